@@ -1,0 +1,57 @@
+"""A fast, drop-in replacement for the standard library's ftplib.
+
+Change ``from ftplib import FTP`` to ``from rftplib import FTP``: the classes,
+methods, return values, exceptions and debug output are ftplib's, and the
+connections are handled by a Rust engine that releases the GIL while it waits.
+"""
+
+import socket
+import sys
+
+try:
+    import ssl
+except ImportError:  # pragma: no cover - CPython without OpenSSL
+    ssl = None
+
+# ftplib is imported first so that rftplib's exception classes derive from the
+# real ftplib's, even if ``sys.modules['ftplib']`` is later pointed at rftplib.
+import ftplib as _ftplib  # noqa: F401
+
+from ._rftplib import (
+    B_CRLF,
+    CRLF,
+    FTP,
+    FTP_PORT,
+    MAXLINE,
+    MSG_OOB,
+    Error,
+    __version__,
+    error_perm,
+    error_proto,
+    error_reply,
+    error_temp,
+    parse150,
+    parse227,
+    parse229,
+    parse257,
+)
+from ._cli import test
+from ._helpers import ftpcp, print_line
+
+__all__ = [
+    "FTP",
+    "error_reply",
+    "error_temp",
+    "error_perm",
+    "error_proto",
+    "all_errors",
+]
+
+_GLOBAL_DEFAULT_TIMEOUT = socket._GLOBAL_DEFAULT_TIMEOUT
+
+if ssl is not None:
+    all_errors = (Error, OSError, EOFError, ssl.SSLError)
+else:  # pragma: no cover
+    all_errors = (Error, OSError, EOFError)
+
+del sys

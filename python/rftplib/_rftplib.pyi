@@ -1,0 +1,579 @@
+"""Type stub for ``rftplib._rftplib``, the compiled core of rftplib.
+
+Everything here is re-exported by ``rftplib`` under the same names as in
+CPython's ``ftplib``; the exceptions, ``FTP`` and ``FTP_TLS`` report
+``__module__ == 'rftplib'``. Behaviour follows CPython 3.13's ftplib, including
+its quirks, unless a docstring says otherwise.
+"""
+
+from collections.abc import Callable, Iterable, Iterator
+from io import BufferedReader, BufferedRWPair, BufferedWriter, IOBase, TextIOWrapper
+from socket import AddressFamily, SocketIO
+from ssl import SSLContext
+from typing import Any, Literal, TextIO, overload
+
+from _typeshed import ReadableBuffer, SupportsRead, SupportsReadline, WriteableBuffer
+from typing_extensions import Self, TypeAlias
+
+# What getsockname()/getpeername() return: (host, port) for IPv4,
+# (host, port, flowinfo, scope_id) for IPv6, as for socket.socket.
+_Address: TypeAlias = tuple[Any, ...]
+
+__version__: str
+FTP_PORT: int
+MAXLINE: int
+MSG_OOB: int
+CRLF: str
+B_CRLF: bytes
+
+class Error(Exception):
+    """Base class of the four FTP errors below; not itself in ``__all__``."""
+
+class error_reply(Error):
+    """An unexpected reply: 1xx or 3xx where 2xx was needed, and similar."""
+
+class error_temp(Error):
+    """A 4xx reply (temporary failure). The argument is the full reply text."""
+
+class error_perm(Error):
+    """A 5xx reply (permanent failure). The argument is the full reply text."""
+
+class error_proto(Error):
+    """A reply whose first character is not 1-5, or a malformed 227/229 reply."""
+
+def parse150(resp: str) -> int | None:
+    """Return the transfer size announced by a '150 ... (N bytes)' reply, or None.
+
+    Raises error_reply if *resp* does not start with '150'.
+    """
+
+def parse227(resp: str) -> tuple[str, int]:
+    """Return ``(host, port)`` from a '227' (PASV) reply.
+
+    Raises error_reply if *resp* does not start with '227', error_proto if it
+    holds no 'h1,h2,h3,h4,p1,p2' group.
+    """
+
+def parse229(resp: str, peer: _Address) -> tuple[str, int]:
+    """Return ``(peer[0], port)`` from a '229' (EPSV) reply.
+
+    The host comes from *peer*, the control connection's peer address. Raises
+    error_reply if *resp* does not start with '229', error_proto if the
+    ``(|||port|)`` part is malformed, ValueError if the port is not a number.
+    """
+
+def parse257(resp: str) -> str:
+    """Return the quoted directory name from a '257' (MKD/PWD) reply.
+
+    Doubled quotes become one; returns '' if the reply has no quoted name.
+    Raises error_reply if *resp* does not start with '257'.
+    """
+
+class ControlSocket:
+    """The control connection, ``FTP.sock``: a TCP stream, TLS after ``auth()``."""
+
+    @property
+    def family(self) -> AddressFamily:
+        """The address family of the connection (AF_INET or AF_INET6)."""
+
+    @property
+    def context(self) -> SSLContext | None:
+        """The SSLContext securing the connection, or None while in cleartext."""
+
+    def getsockname(self) -> _Address:
+        """Return the local address, as ``socket.socket.getsockname``."""
+
+    def getpeername(self) -> _Address:
+        """Return the server's address, as ``socket.socket.getpeername``."""
+
+    def gettimeout(self) -> float | None:
+        """Return the timeout in seconds, or None if blocking."""
+
+    def settimeout(self, value: float | None, /) -> None:
+        """Set the timeout in seconds for blocking operations; None blocks forever."""
+
+    def fileno(self) -> int:
+        """Return the socket's file descriptor, or -1 once closed."""
+
+    def sendall(self, data: ReadableBuffer, flags: int = 0, /) -> None:
+        """Send all of *data*; *flags* as for ``socket.send`` (``FTP.abort`` uses MSG_OOB)."""
+
+    def version(self) -> str | None:
+        """Return the negotiated TLS version, e.g. 'TLSv1.3', or None without TLS."""
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        """Return ``(name, protocol, secret_bits)`` of the cipher in use, or None without TLS."""
+
+    def unwrap(self) -> ControlSocket:
+        """Shut TLS down (close_notify) and return this same object, now in cleartext.
+
+        Used by ``FTP_TLS.ccc``. Raises ValueError if the connection is not using TLS,
+        as ``ssl.SSLSocket.unwrap`` does after a first unwrap.
+        """
+
+    def close(self) -> None:
+        """Close the connection. Safe to call more than once."""
+
+class DataSocket:
+    """A data connection, as returned by ``FTP.transfercmd``/``ntransfercmd``.
+
+    It stands in for the ``socket.socket`` (or ``ssl.SSLSocket`` under
+    ``FTP_TLS.prot_p``) that ftplib returns, and supports the same calls.
+    """
+
+    _io_refs: int
+    """Number of open ``makefile`` streams; the socket really closes when it drops to 0."""
+
+    @property
+    def family(self) -> AddressFamily:
+        """The address family of the connection (AF_INET or AF_INET6)."""
+
+    @property
+    def context(self) -> SSLContext | None:
+        """The SSLContext securing the connection, or None in cleartext."""
+
+    @property
+    def session_reused(self) -> bool:
+        """Whether the TLS handshake resumed the control connection's session."""
+
+    def __enter__(self) -> Self:
+        """Return self."""
+
+    def __exit__(self, *args: object) -> None:
+        """Close the connection."""
+
+    def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
+        """Receive at most *bufsize* bytes; ``b''`` means the server closed the connection."""
+
+    def recv_into(
+        self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0
+    ) -> int:
+        """Receive into *buffer* (at most *nbytes* bytes, 0 meaning its length); return the count."""
+
+    def send(self, data: ReadableBuffer, flags: int = 0, /) -> int:
+        """Send some of *data* and return the number of bytes sent."""
+
+    def sendall(self, data: ReadableBuffer, flags: int = 0, /) -> None:
+        """Send all of *data*."""
+
+    @overload
+    def makefile(
+        self,
+        mode: Literal[
+            "b", "rb", "br", "wb", "bw", "rwb", "rbw", "wrb", "wbr", "brw", "bwr"
+        ],
+        buffering: Literal[0],
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> SocketIO:
+        """Return a file object reading from or writing to the connection."""
+
+    @overload
+    def makefile(
+        self,
+        mode: Literal["rwb", "rbw", "wrb", "wbr", "brw", "bwr"],
+        buffering: Literal[-1, 1] | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> BufferedRWPair:
+        """Return a file object reading from or writing to the connection."""
+
+    @overload
+    def makefile(
+        self,
+        mode: Literal["rb", "br"],
+        buffering: Literal[-1, 1] | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> BufferedReader:
+        """Return a file object reading from or writing to the connection."""
+
+    @overload
+    def makefile(
+        self,
+        mode: Literal["wb", "bw"],
+        buffering: Literal[-1, 1] | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> BufferedWriter:
+        """Return a file object reading from or writing to the connection."""
+
+    @overload
+    def makefile(
+        self,
+        mode: Literal[
+            "b", "rb", "br", "wb", "bw", "rwb", "rbw", "wrb", "wbr", "brw", "bwr"
+        ],
+        buffering: int,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> IOBase:
+        """Return a file object reading from or writing to the connection."""
+
+    @overload
+    def makefile(
+        self,
+        mode: Literal["r", "w", "rw", "wr", ""] = "r",
+        buffering: int | None = None,
+        *,
+        encoding: str | None = None,
+        errors: str | None = None,
+        newline: str | None = None,
+    ) -> TextIOWrapper:
+        """Return a file object reading from or writing to the connection.
+
+        Same arguments and result as ``socket.socket.makefile``: text modes
+        read with universal newlines, and the stream keeps the connection open
+        until it is closed, even if the connection's ``close()`` came first.
+        """
+
+    def _decref_socketios(self) -> None:
+        """Called by each ``makefile`` stream as it closes (see ``rftplib._sockfile``)."""
+
+    def fileno(self) -> int:
+        """Return the socket's file descriptor, or -1 once closed."""
+
+    def getsockname(self) -> _Address:
+        """Return the local address, as ``socket.socket.getsockname``."""
+
+    def getpeername(self) -> _Address:
+        """Return the server's address, as ``socket.socket.getpeername``."""
+
+    def gettimeout(self) -> float | None:
+        """Return the timeout in seconds, or None if blocking."""
+
+    def settimeout(self, value: float | None, /) -> None:
+        """Set the timeout in seconds for blocking operations; None blocks forever."""
+
+    def unwrap(self) -> DataSocket:
+        """Shut TLS down (close_notify) and return this same object, now in cleartext.
+
+        ftplib's ``retr*``/``stor*`` call it before closing a TLS data connection.
+        Raises ValueError if the connection is not using TLS.
+        """
+
+    def close(self) -> None:
+        """Close the connection, or only mark it closed while ``makefile`` streams are open."""
+
+class ListeningSocket:
+    """The listening socket returned by ``FTP.makeport`` (active mode)."""
+
+    @property
+    def family(self) -> AddressFamily:
+        """The address family of the socket (AF_INET or AF_INET6)."""
+
+    def __enter__(self) -> Self:
+        """Return self."""
+
+    def __exit__(self, *args: object) -> None:
+        """Close the socket."""
+
+    def accept(self) -> tuple[DataSocket, _Address]:
+        """Wait for the server's data connection; return ``(connection, address)``."""
+
+    def getsockname(self) -> _Address:
+        """Return the address the socket listens on."""
+
+    def gettimeout(self) -> float | None:
+        """Return the timeout in seconds, or None if blocking."""
+
+    def settimeout(self, value: float | None, /) -> None:
+        """Set the timeout in seconds for ``accept``; None blocks forever."""
+
+    def fileno(self) -> int:
+        """Return the socket's file descriptor, or -1 once closed."""
+
+    def close(self) -> None:
+        """Stop listening. Safe to call more than once."""
+
+class FTP:
+    """An FTP client, a drop-in replacement for ``ftplib.FTP``.
+
+    ``FTP(host)`` connects, ``FTP(host, user, passwd)`` also logs in. Every
+    attribute ftplib documents or its users touch exists and may be assigned.
+    """
+
+    debugging: int
+    host: str
+    port: int
+    maxline: int
+    sock: ControlSocket | None
+    file: TextIO | None
+    welcome: str | None
+    passiveserver: bool | int
+    trust_server_pasv_ipv4_address: bool
+    encoding: str
+    source_address: tuple[str, int] | None
+    timeout: float | None
+    af: int
+    lastresp: str
+
+    def __init__(
+        self,
+        host: str = "",
+        user: str = "",
+        passwd: str = "",
+        acct: str = "",
+        timeout: float | None = ...,
+        source_address: tuple[str, int] | None = None,
+        *,
+        encoding: str = "utf-8",
+    ) -> None:
+        """Store the settings, then ``connect(host)`` if *host* is given and,
+        if *user* is given too, ``login(user, passwd, acct)``.
+
+        The default *timeout* is ``socket._GLOBAL_DEFAULT_TIMEOUT``, meaning
+        ``socket.getdefaulttimeout()`` at connect time; None means blocking.
+        """
+
+    def __enter__(self) -> Self:
+        """Return self."""
+
+    def __exit__(self, *args: object) -> None:
+        """``quit()`` if connected, ignoring OSError/EOFError, then ``close()``.
+
+        An FTP error from QUIT propagates, after the connection is closed.
+        """
+
+    def connect(
+        self,
+        host: str = "",
+        port: int = 0,
+        timeout: float | None = -999,
+        source_address: tuple[str, int] | None = None,
+    ) -> str:
+        """Connect to *host*:*port* and return the welcome reply.
+
+        Empty or zero arguments keep the current values; a timeout of 0 raises
+        ValueError. A 4xx/5xx greeting raises and leaves the socket open.
+        """
+
+    def getwelcome(self) -> str | None:
+        """Return the server's welcome reply (printed too when debugging)."""
+
+    def set_debuglevel(self, level: int) -> None:
+        """Set the debug level: 1 prints commands and replies, 2 every line, 3 every data line."""
+
+    debug = set_debuglevel
+
+    def set_pasv(self, val: bool | int) -> None:
+        """Use passive mode (PASV/EPSV) if *val* is true, else active mode (PORT/EPRT)."""
+
+    def sanitize(self, s: str) -> str:
+        """Return ``repr(s)`` with the password of a 'PASS ' command masked by '*'."""
+
+    def putline(self, line: str) -> None:
+        """Send *line* plus CRLF; a CR or LF inside *line* raises ValueError."""
+
+    def putcmd(self, line: str) -> None:
+        """Send a command line (printed when debugging)."""
+
+    def getline(self) -> str:
+        """Read one control line without its line end.
+
+        Raises EOFError if the connection closed, Error if it exceeds maxline.
+        """
+
+    def getmultiline(self) -> str:
+        """Read a whole reply; the lines of a multi-line reply are joined with '\\n'."""
+
+    def getresp(self) -> str:
+        """Read a reply; return it if 1xx-3xx, raise error_temp/error_perm/error_proto otherwise."""
+
+    def voidresp(self) -> str:
+        """Read a reply and return it; anything but 2xx raises."""
+
+    def abort(self) -> str:
+        """Send ABOR (as urgent data) and return the reply, which must be 225, 226 or 426."""
+
+    def sendcmd(self, cmd: str) -> str:
+        """Send a command and return the reply."""
+
+    def voidcmd(self, cmd: str) -> str:
+        """Send a command and return the reply; anything but 2xx raises."""
+
+    def sendport(self, host: str, port: int) -> str:
+        """Send a PORT command for *host*:*port* and return the reply."""
+
+    def sendeprt(self, host: str, port: int) -> str:
+        """Send an EPRT command for *host*:*port* and return the reply."""
+
+    def makeport(self) -> ListeningSocket:
+        """Listen on a new port, announce it with PORT (EPRT on IPv6) and return the socket."""
+
+    def makepasv(self) -> tuple[str, int]:
+        """Send PASV (EPSV on IPv6) and return the data address to connect to.
+
+        With PASV the host is the control connection's peer, not the one in
+        the reply, unless ``trust_server_pasv_ipv4_address`` is true.
+        """
+
+    def ntransfercmd(
+        self, cmd: str, rest: int | str | None = None
+    ) -> tuple[DataSocket, int | None]:
+        """Open a data connection, send REST *rest* if given, then *cmd*.
+
+        Returns the connection and the size from a 150 reply, or None.
+        """
+
+    def transfercmd(self, cmd: str, rest: int | str | None = None) -> DataSocket:
+        """Like ``ntransfercmd`` but return only the data connection."""
+
+    def login(self, user: str = "", passwd: str = "", acct: str = "") -> str:
+        """Log in with USER, PASS and, if asked for, ACCT; return the final reply.
+
+        The default user is 'anonymous', whose default password is 'anonymous@'.
+        """
+
+    def retrbinary(
+        self,
+        cmd: str,
+        callback: Callable[[bytes], object],
+        blocksize: int = 8192,
+        rest: int | str | None = None,
+    ) -> str:
+        """Retrieve in binary mode, calling *callback* with each block of at most *blocksize* bytes.
+
+        Returns the final reply.
+        """
+
+    def retrlines(
+        self, cmd: str, callback: Callable[[str], object] | None = None
+    ) -> str:
+        """Retrieve in ASCII mode, calling *callback* (default: print) with each line.
+
+        Lines are decoded with ``encoding`` and stripped of their line end.
+        Returns the final reply.
+        """
+
+    def storbinary(
+        self,
+        cmd: str,
+        fp: SupportsRead[bytes],
+        blocksize: int = 8192,
+        callback: Callable[[bytes], object] | None = None,
+        rest: int | str | None = None,
+    ) -> str:
+        """Store the binary file *fp*, read *blocksize* bytes at a time; return the final reply."""
+
+    def storlines(
+        self,
+        cmd: str,
+        fp: SupportsReadline[bytes],
+        callback: Callable[[bytes], object] | None = None,
+    ) -> str:
+        """Store the lines of binary file *fp* in ASCII mode, each ended by CRLF; return the final reply."""
+
+    def acct(self, password: str) -> str:
+        """Send an ACCT command and return the reply."""
+
+    def nlst(self, *args: str) -> list[str]:
+        """Return the names listed by NLST *args*."""
+
+    def dir(self, *args: str | Callable[[str], object]) -> None:
+        """Print, or pass to the callback given as last argument, the lines of LIST *args*."""
+
+    def mlsd(
+        self, path: str = "", facts: Iterable[str] = []
+    ) -> Iterator[tuple[str, dict[str, str]]]:
+        """Yield ``(name, facts)`` for each entry of an MLSD listing.
+
+        A generator: nothing is sent until the first ``next()``. Fact names
+        are lowercased. If *facts* is given, OPTS MLST requests those facts.
+        """
+
+    def rename(self, fromname: str, toname: str) -> str:
+        """Rename *fromname* to *toname* (RNFR, RNTO) and return the reply."""
+
+    def delete(self, filename: str) -> str:
+        """Delete *filename*; return the reply, which must be 250 or 200."""
+
+    def cwd(self, dirname: str) -> str:
+        """Change directory ('..' tries CDUP first) and return the reply."""
+
+    def size(self, filename: str) -> int | None:
+        """Return the size of *filename* from a 213 reply, or None for another non-error reply."""
+
+    def mkd(self, dirname: str) -> str:
+        """Create a directory and return its full name ('' if the reply is not 257)."""
+
+    def rmd(self, dirname: str) -> str:
+        """Remove a directory and return the reply."""
+
+    def pwd(self) -> str:
+        """Return the current directory ('' if the reply is not 257)."""
+
+    def quit(self) -> str:
+        """Send QUIT, close the connection and return the reply.
+
+        If QUIT raises, the connection is left open.
+        """
+
+    def close(self) -> None:
+        """Close the connection without sending QUIT. Safe to call more than once."""
+
+class FTP_TLS(FTP):
+    """An FTP client with explicit TLS (RFC 4217), a drop-in for ``ftplib.FTP_TLS``.
+
+    ``login()`` secures the control connection first; ``prot_p()`` secures
+    the data connections too. The default context does not verify certificates,
+    as ftplib's does not.
+    """
+
+    context: SSLContext
+    _prot_p: bool
+
+    def __init__(
+        self,
+        host: str = "",
+        user: str = "",
+        passwd: str = "",
+        acct: str = "",
+        *,
+        context: SSLContext | None = None,
+        timeout: float | None = ...,
+        source_address: tuple[str, int] | None = None,
+        encoding: str = "utf-8",
+    ) -> None:
+        """Store *context* (default: ``ssl._create_stdlib_context()``), then as ``FTP.__init__``."""
+
+    def login(
+        self, user: str = "", passwd: str = "", acct: str = "", secure: bool = True
+    ) -> str:
+        """Call ``auth()`` first unless *secure* is false or TLS is already on, then log in."""
+
+    def auth(self) -> str:
+        """Send AUTH TLS and secure the control connection; return the reply.
+
+        Raises ValueError if TLS is already in use.
+        """
+
+    def ccc(self) -> str:
+        """Send CCC and switch the control connection back to cleartext; return the reply.
+
+        Raises ValueError if TLS is not in use.
+        """
+
+    def prot_p(self) -> str:
+        """Send PBSZ 0 and PROT P so that data connections use TLS; return the PROT reply."""
+
+    def prot_c(self) -> str:
+        """Send PROT C so that data connections are cleartext; return the reply."""
+
+    def ntransfercmd(
+        self, cmd: str, rest: int | str | None = None
+    ) -> tuple[DataSocket, int | None]:
+        """As ``FTP.ntransfercmd``, then a TLS handshake on the data connection after ``prot_p()``."""
+
+    def abort(self) -> str:
+        """As ``FTP.abort``, but ABOR is sent as ordinary data (TLS has no urgent data)."""

@@ -1,0 +1,75 @@
+//! The byte stream under a connection: plain TCP, or TLS over TCP.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// A connected stream. TLS slots in beside plain TCP here, so that control
+/// and data connections share all the code above this type.
+pub enum Stream {
+    Plain(TcpStream),
+}
+
+impl Stream {
+    pub fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.flush(),
+        }
+    }
+}
+
+/// A stream plus the socket timeouts last set on it, so that a timeout is
+/// only changed with a system call when the slice actually differs.
+pub struct TimedStream {
+    pub stream: Stream,
+    read_timeout: Option<Duration>,
+    write_timeout: Option<Duration>,
+}
+
+impl TimedStream {
+    pub fn new(stream: Stream) -> Self {
+        TimedStream {
+            stream,
+            read_timeout: None,
+            write_timeout: None,
+        }
+    }
+
+    pub fn set_read_slice(&mut self, slice: Duration) -> io::Result<()> {
+        if self.read_timeout != Some(slice) {
+            self.stream.tcp().set_read_timeout(Some(slice))?;
+            self.read_timeout = Some(slice);
+        }
+        Ok(())
+    }
+
+    pub fn set_write_slice(&mut self, slice: Duration) -> io::Result<()> {
+        if self.write_timeout != Some(slice) {
+            self.stream.tcp().set_write_timeout(Some(slice))?;
+            self.write_timeout = Some(slice);
+        }
+        Ok(())
+    }
+}

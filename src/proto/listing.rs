@@ -1,0 +1,52 @@
+//! MLSD lines (RFC 3659 §7), split exactly as ftplib's `mlsd` does.
+
+/// Splits one MLSD line into its name and its facts. Fact names are
+/// lowercased, values kept; the text after the first space is the name, spaces
+/// and semicolons included. Like ftplib, the last character of the facts part
+/// (the trailing `;`) is dropped before splitting, so a line without facts
+/// yields one empty fact.
+pub fn parse_mlsd_line(line: &str) -> (&str, Vec<(String, &str)>) {
+    let line = line.trim_end_matches(['\r', '\n']);
+    let (facts, name) = line.split_once(' ').unwrap_or((line, ""));
+    let facts = match facts.char_indices().next_back() {
+        Some((i, _)) => &facts[..i],
+        None => facts,
+    };
+    let entries = facts
+        .split(';')
+        .map(|fact| {
+            let (key, value) = fact.split_once('=').unwrap_or((fact, ""));
+            (key.to_lowercase(), value)
+        })
+        .collect();
+    (name, entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn typical_line() {
+        let (name, facts) = parse_mlsd_line("Type=file;Size=12;Perm=r; my file;x.txt\r\n");
+        assert_eq!(name, "my file;x.txt");
+        assert_eq!(
+            facts,
+            vec![
+                ("type".into(), "file"),
+                ("size".into(), "12"),
+                ("perm".into(), "r")
+            ]
+        );
+    }
+
+    #[test]
+    fn odd_lines_like_ftplib() {
+        assert_eq!(
+            parse_mlsd_line(" name"),
+            ("name", vec![(String::new(), "")])
+        );
+        assert_eq!(parse_mlsd_line("type==; x").1, vec![("type".into(), "=")]);
+        assert_eq!(parse_mlsd_line("nospace").0, "");
+    }
+}

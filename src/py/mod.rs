@@ -1,0 +1,30 @@
+//! The only code that knows about Python: the `rftplib._rftplib` module.
+
+mod args;
+mod errors;
+mod ftp;
+mod functions;
+mod socket;
+mod text;
+mod wait;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("FTP_PORT", 21)?;
+    m.add("MAXLINE", 8192)?;
+    m.add("MSG_OOB", 0x1)?;
+    m.add("CRLF", "\r\n")?;
+    m.add("B_CRLF", pyo3::types::PyBytes::new(py, b"\r\n"))?;
+    errors::register(m)?;
+    functions::register(m)?;
+    m.add_class::<ftp::FTP>()?;
+    ftp::finish_class(py)?;
+    m.add_class::<socket::Socket>()?;
+    m.add_class::<socket::ControlFile>()?;
+    m.add_class::<socket::ListeningSocket>()?;
+    Ok(())
+}
