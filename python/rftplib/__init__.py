@@ -22,6 +22,7 @@ from ._rftplib import (
     CRLF,
     FTP,
     FTP_PORT,
+    FTP_TLS,
     MAXLINE,
     MSG_OOB,
     Error,
@@ -46,6 +47,8 @@ __all__ = [
     "error_proto",
     "all_errors",
 ]
+if ssl is not None:
+    __all__.append("FTP_TLS")
 
 _GLOBAL_DEFAULT_TIMEOUT = socket._GLOBAL_DEFAULT_TIMEOUT
 

@@ -5,13 +5,16 @@
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use openssl::ssl::{ErrorCode, ShutdownResult, SslStream};
 
 use crate::proto::lines::{CharWidth, LineBuffer};
 
 use super::error::{Error, Result};
 use super::stream::{Stream, TimedStream};
+use super::tls::{TlsError, TlsSession};
 use super::wait::{is_would_block, Deadline, Poll};
 
 /// How much to read from the socket at once when filling the line buffer.
@@ -21,6 +24,15 @@ struct Io {
     stream: TimedStream,
     rbuf: LineBuffer,
     eof: bool,
+    /// The FTPS session this connection belongs to, once TLS was started.
+    tls: Option<Arc<TlsSession>>,
+}
+
+/// What Python's `SSLSocket` tells about an established TLS connection.
+pub struct TlsInfo {
+    pub version: &'static str,
+    pub cipher: Option<(String, String, i32)>,
+    pub session_reused: bool,
 }
 
 pub struct Conn {
@@ -41,6 +53,7 @@ impl Conn {
                 stream: TimedStream::new(Stream::Plain(tcp)),
                 rbuf: LineBuffer::new(),
                 eof: false,
+                tls: None,
             })),
             timeout: Mutex::new(timeout),
             fd,
@@ -90,12 +103,7 @@ impl Conn {
 
     /// Reads one line with universal newlines (see [`LineBuffer::take_line`]).
     /// An empty result means EOF.
-    pub fn read_line(
-        &self,
-        limit: Option<usize>,
-        width: CharWidth,
-        deadline: Deadline,
-    ) -> Result<Poll<Vec<u8>>> {
+    pub fn read_line(&self, limit: Option<usize>, width: CharWidth, deadline: Deadline) -> Result<Poll<Vec<u8>>> {
         self.with_io(|io| loop {
             if let Some(line) = io.rbuf.take_line(limit, width, io.eof) {
                 return Ok(Poll::Ready(line.bytes));
@@ -160,10 +168,117 @@ impl Conn {
         self.with_io(|io| Ok(io.stream.stream.tcp().shutdown(how)?))
     }
 
+    /// Starts TLS as a client on this connection; drive the handshake with
+    /// [`handshake`](Self::handshake). Bytes received before are dropped: they
+    /// were sent in the clear and must not be mistaken for protected data.
+    pub fn start_tls(&self, session: Arc<TlsSession>, resume: bool) -> Result<()> {
+        self.with_io(|io| {
+            let Stream::Plain(tcp) = &io.stream.stream else {
+                return Err(Error::Tls(TlsError::Ssl { message: "Already using TLS".into() }));
+            };
+            let ssl = session.new_ssl(resume).map_err(Error::Tls)?;
+            let dup = tcp.try_clone()?;
+            let raw = tcp.try_clone()?;
+            io.stream.stream = Stream::Tls {
+                ssl: Box::new(SslStream::new(ssl, dup).map_err(|e| Error::Tls(TlsError::from_stack(&e)))?),
+                raw,
+            };
+            io.rbuf = LineBuffer::new();
+            io.eof = false;
+            io.tls = Some(session);
+            Ok(())
+        })
+    }
+
+    /// One slice of the TLS handshake.
+    pub fn handshake(&self, deadline: Deadline) -> Result<Poll<()>> {
+        self.with_io(|io| {
+            let slice = deadline.slice()?;
+            io.stream.set_read_slice(slice)?;
+            io.stream.set_write_slice(slice)?;
+            let Stream::Tls { ssl, .. } = &mut io.stream.stream else {
+                return Err(Error::NotTls);
+            };
+            match ssl.do_handshake() {
+                Ok(()) => Ok(Poll::Ready(())),
+                Err(e) if is_retry(&e) => Ok(Poll::Pending),
+                Err(e) => Err(Error::Tls(TlsError::from_ssl(&e, ssl.ssl().verify_result()))),
+            }
+        })
+    }
+
+    /// One slice of a TLS shutdown (`unwrap()`): sends close_notify and waits
+    /// for the peer's, then goes back to the plain socket. A peer that closes
+    /// the connection instead of answering ends the wait too.
+    pub fn tls_shutdown(&self, deadline: Deadline) -> Result<Poll<()>> {
+        self.with_io(|io| {
+            let slice = deadline.slice()?;
+            io.stream.set_read_slice(slice)?;
+            io.stream.set_write_slice(slice)?;
+            let Stream::Tls { ssl, .. } = &mut io.stream.stream else {
+                return Err(Error::NotTls);
+            };
+            // The first call sends close_notify; the next waits for the peer's.
+            let mut done = false;
+            for _ in 0..2 {
+                match ssl.shutdown() {
+                    Ok(ShutdownResult::Received) => {
+                        done = true;
+                        break;
+                    }
+                    Ok(ShutdownResult::Sent) => done = true,
+                    Err(e) if is_retry(&e) => {
+                        done = false;
+                        break;
+                    }
+                    Err(_) => {
+                        done = true;
+                        break;
+                    }
+                }
+            }
+            if !done {
+                return Ok(Poll::Pending);
+            }
+            let Stream::Tls { raw, .. } = &io.stream.stream else { unreachable!("checked above") };
+            let plain = raw.try_clone()?;
+            io.stream.stream = Stream::Plain(plain);
+            io.rbuf = LineBuffer::new();
+            Ok(Poll::Ready(()))
+        })
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self.io.lock().unwrap().as_ref().map(|io| &io.stream.stream), Some(Stream::Tls { .. }))
+    }
+
+    /// The FTPS session of this connection, if TLS was ever started on it.
+    pub fn tls_session(&self) -> Option<Arc<TlsSession>> {
+        self.io.lock().unwrap().as_ref().and_then(|io| io.tls.clone())
+    }
+
+    pub fn tls_info(&self) -> Option<TlsInfo> {
+        let guard = self.io.lock().unwrap();
+        let Some(Io { stream: TimedStream { stream: Stream::Tls { ssl, .. }, .. }, .. }) = guard.as_ref() else {
+            return None;
+        };
+        let s = ssl.ssl();
+        Some(TlsInfo {
+            version: s.version_str(),
+            cipher: s.current_cipher().map(|c| (c.name().to_owned(), c.version().to_owned(), c.bits().secret)),
+            session_reused: s.session_reused(),
+        })
+    }
+
     /// Closes the socket; later calls fail with `Error::Closed`.
     pub fn close(&self) {
         self.io.lock().unwrap().take();
     }
+}
+
+/// An OpenSSL error that only means "not yet": the socket's slice ended.
+fn is_retry(e: &openssl::ssl::Error) -> bool {
+    matches!(e.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE)
 }
 
 /// Reads more data into the line buffer: `Ready` once some arrived or EOF was
@@ -183,9 +298,7 @@ fn fill(io: &mut Io, deadline: Deadline) -> Result<Poll<()>> {
             io.rbuf.commit(n);
             Ok(Poll::Ready(()))
         }
-        Err(e) if is_would_block(&e) || e.kind() == std::io::ErrorKind::Interrupted => {
-            Ok(Poll::Pending)
-        }
+        Err(e) if is_would_block(&e) || e.kind() == std::io::ErrorKind::Interrupted => Ok(Poll::Pending),
         Err(e) => Err(e.into()),
     }
 }

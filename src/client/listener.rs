@@ -35,12 +35,7 @@ impl Listener {
         sock.set_nonblocking(true)?;
         let local = sock.local_addr()?.as_socket().ok_or(Error::Closed)?;
         let fd = sock.as_raw_fd();
-        Ok(Listener {
-            sock: Mutex::new(Some(sock)),
-            timeout: Mutex::new(timeout),
-            fd,
-            local,
-        })
+        Ok(Listener { sock: Mutex::new(Some(sock)), timeout: Mutex::new(timeout), fd, local })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -8,6 +8,7 @@ pub mod connect;
 pub mod error;
 pub mod listener;
 pub mod stream;
+pub mod tls;
 pub mod wait;
 
 pub use error::Error;

@@ -4,16 +4,25 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-/// A connected stream. TLS slots in beside plain TCP here, so that control
-/// and data connections share all the code above this type.
+use openssl::ssl::SslStream;
+
+/// A connected stream. Control and data connections share all the code
+/// above this type, whether or not TLS is in use.
 pub enum Stream {
     Plain(TcpStream),
+    /// TLS over a duplicate of `raw`'s descriptor, so that the plain socket
+    /// can be taken back after a TLS shutdown (`unwrap`, `CCC`).
+    Tls {
+        ssl: Box<SslStream<TcpStream>>,
+        raw: TcpStream,
+    },
 }
 
 impl Stream {
     pub fn tcp(&self) -> &TcpStream {
         match self {
             Stream::Plain(s) => s,
+            Stream::Tls { raw, .. } => raw,
         }
     }
 }
@@ -22,6 +31,7 @@ impl Read for Stream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.read(buf),
+            Stream::Tls { ssl, .. } => ssl.read(buf),
         }
     }
 }
@@ -30,12 +40,14 @@ impl Write for Stream {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Stream::Plain(s) => s.write(buf),
+            Stream::Tls { ssl, .. } => ssl.write(buf),
         }
     }
 
     fn flush(&mut self) -> io::Result<()> {
         match self {
             Stream::Plain(s) => s.flush(),
+            Stream::Tls { ssl, .. } => ssl.flush(),
         }
     }
 }
@@ -50,11 +62,7 @@ pub struct TimedStream {
 
 impl TimedStream {
     pub fn new(stream: Stream) -> Self {
-        TimedStream {
-            stream,
-            read_timeout: None,
-            write_timeout: None,
-        }
+        TimedStream { stream, read_timeout: None, write_timeout: None }
     }
 
     pub fn set_read_slice(&mut self, slice: Duration) -> io::Result<()> {

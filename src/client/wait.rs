@@ -48,20 +48,13 @@ impl Deadline {
 
 /// True for the errors a socket timeout produces (`SO_RCVTIMEO`/`SO_SNDTIMEO`).
 pub fn is_would_block(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-    )
+    matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut)
 }
 
 /// Waits up to `slice` for `fd` to become readable (`POLLIN`) or writable.
 /// Returns whether it is ready.
 pub fn poll_fd(fd: i32, events: i16, slice: Duration) -> Result<bool> {
-    let mut pfd = libc::pollfd {
-        fd,
-        events,
-        revents: 0,
-    };
+    let mut pfd = libc::pollfd { fd, events, revents: 0 };
     let ms = slice.as_millis().clamp(1, i32::MAX as u128) as i32;
     // SAFETY: one valid pollfd for the duration of the call.
     let rc = unsafe { libc::poll(&mut pfd, 1, ms) };

@@ -31,16 +31,9 @@ pub fn parse150(resp: &str) -> Result<Option<&str>, ParseError> {
     while i + 2 <= bytes.len() {
         if bytes[i] == b' ' && bytes[i + 1] == b'(' {
             let digits_start = i + 2;
-            let digits_end = digits_start
-                + bytes[digits_start..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_digit())
-                    .count();
+            let digits_end = digits_start + bytes[digits_start..].iter().take_while(|b| b.is_ascii_digit()).count();
             let tail = &bytes[digits_end..];
-            if digits_end > digits_start
-                && tail.len() >= 7
-                && tail[..7].eq_ignore_ascii_case(b" bytes)")
-            {
+            if digits_end > digits_start && tail.len() >= 7 && tail[..7].eq_ignore_ascii_case(b" bytes)") {
                 found = Some(&rest[digits_start..digits_end]);
             }
         }
@@ -103,10 +96,7 @@ pub fn parse229(resp: &str) -> Result<&str, ParseError> {
         return Err(ParseError::Reply);
     }
     let left = resp.find('(').ok_or(ParseError::Proto)?;
-    let right = resp[left + 1..]
-        .find(')')
-        .map(|r| r + left + 1)
-        .ok_or(ParseError::Proto)?;
+    let right = resp[left + 1..].find(')').map(|r| r + left + 1).ok_or(ParseError::Proto)?;
     let delim = resp[left + 1..].chars().next().ok_or(ParseError::Proto)?;
     let before_right = resp[..right].chars().next_back().ok_or(ParseError::Proto)?;
     if delim != before_right {
@@ -162,32 +152,17 @@ mod tests {
 
     #[test]
     fn p227() {
-        assert_eq!(
-            parse227("227 Entering Passive Mode (127,0,0,1,8,73)."),
-            Ok(("127.0.0.1".into(), "8", "73"))
-        );
-        assert_eq!(
-            parse227("227 999,1,1,1,1,1"),
-            Ok(("999.1.1.1".into(), "1", "1"))
-        );
+        assert_eq!(parse227("227 Entering Passive Mode (127,0,0,1,8,73)."), Ok(("127.0.0.1".into(), "8", "73")));
+        assert_eq!(parse227("227 999,1,1,1,1,1"), Ok(("999.1.1.1".into(), "1", "1")));
         assert_eq!(parse227("227 1,2,3,4,5"), Err(ParseError::Proto));
         assert_eq!(parse227("200 1,2,3,4,5,6"), Err(ParseError::Reply));
     }
 
     #[test]
     fn p229() {
-        assert_eq!(
-            parse229("229 Entering Extended Passive Mode (|||6446|)"),
-            Ok("6446")
-        );
+        assert_eq!(parse229("229 Entering Extended Passive Mode (|||6446|)"), Ok("6446"));
         assert_eq!(parse229("229 (!!!6446!)"), Ok("6446"));
-        for bad in [
-            "229 (|||6446|",
-            "229 |||6446|)",
-            "229 (|||6446!)",
-            "229 (||6446|)",
-            "229 ()",
-        ] {
+        for bad in ["229 (|||6446|", "229 |||6446|)", "229 (|||6446!)", "229 (||6446|)", "229 ()"] {
             assert_eq!(parse229(bad), Err(ParseError::Proto), "{bad}");
         }
         assert_eq!(parse229("229 (|"), Err(ParseError::Proto));

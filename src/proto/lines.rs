@@ -205,15 +205,7 @@ mod tests {
     #[test]
     fn universal_newlines() {
         let got = lines(&[b"l1\r\nl2\nl3\rl4"], None);
-        assert_eq!(
-            got,
-            vec![
-                b"l1\n".to_vec(),
-                b"l2\n".to_vec(),
-                b"l3\n".to_vec(),
-                b"l4".to_vec()
-            ]
-        );
+        assert_eq!(got, vec![b"l1\n".to_vec(), b"l2\n".to_vec(), b"l3\n".to_vec(), b"l4".to_vec()]);
     }
 
     #[test]
@@ -231,10 +223,7 @@ mod tests {
     #[test]
     fn limit_counts_characters_with_newline() {
         let ok = "é".repeat(4) + "\n";
-        assert_eq!(
-            lines(&[ok.as_bytes()], Some(5)),
-            vec![ok.as_bytes().to_vec()]
-        );
+        assert_eq!(lines(&[ok.as_bytes()], Some(5)), vec![ok.as_bytes().to_vec()]);
         let long = "é".repeat(5) + "\n";
         let got = lines(&[long.as_bytes()], Some(5));
         assert_eq!(got[0], "é".repeat(5).as_bytes().to_vec());
@@ -244,9 +233,7 @@ mod tests {
     fn limit_without_terminator_returns_early() {
         let mut lb = LineBuffer::new();
         lb.extend(&[b'x'; 20]);
-        let l = lb
-            .take_line(Some(11), CharWidth::SingleByte, false)
-            .unwrap();
+        let l = lb.take_line(Some(11), CharWidth::SingleByte, false).unwrap();
         assert_eq!(l.bytes.len(), 11);
         assert_eq!(lb.pending().len(), 9);
     }
@@ -255,9 +242,6 @@ mod tests {
     fn eof_gives_empty_line() {
         let mut lb = LineBuffer::new();
         assert!(lb.take_line(None, CharWidth::Utf8, false).is_none());
-        assert_eq!(
-            lb.take_line(None, CharWidth::Utf8, true).unwrap().bytes,
-            b""
-        );
+        assert_eq!(lb.take_line(None, CharWidth::Utf8, true).unwrap().bytes, b"");
     }
 }

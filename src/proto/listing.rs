@@ -30,22 +30,12 @@ mod tests {
     fn typical_line() {
         let (name, facts) = parse_mlsd_line("Type=file;Size=12;Perm=r; my file;x.txt\r\n");
         assert_eq!(name, "my file;x.txt");
-        assert_eq!(
-            facts,
-            vec![
-                ("type".into(), "file"),
-                ("size".into(), "12"),
-                ("perm".into(), "r")
-            ]
-        );
+        assert_eq!(facts, vec![("type".into(), "file"), ("size".into(), "12"), ("perm".into(), "r")]);
     }
 
     #[test]
     fn odd_lines_like_ftplib() {
-        assert_eq!(
-            parse_mlsd_line(" name"),
-            ("name", vec![(String::new(), "")])
-        );
+        assert_eq!(parse_mlsd_line(" name"), ("name", vec![(String::new(), "")]));
         assert_eq!(parse_mlsd_line("type==; x").1, vec![("type".into(), "=")]);
         assert_eq!(parse_mlsd_line("nospace").0, "");
     }

@@ -28,13 +28,7 @@ static DEFAULT_TIMEOUT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 /// `socket._GLOBAL_DEFAULT_TIMEOUT`, the very object ftplib compares with `is`.
 pub fn default_timeout_sentinel(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
     DEFAULT_TIMEOUT
-        .get_or_try_init(py, || {
-            Ok::<_, PyErr>(
-                py.import("socket")?
-                    .getattr("_GLOBAL_DEFAULT_TIMEOUT")?
-                    .unbind(),
-            )
-        })
+        .get_or_try_init(py, || Ok::<_, PyErr>(py.import("socket")?.getattr("_GLOBAL_DEFAULT_TIMEOUT")?.unbind()))
         .map(|o| o.bind(py))
 }
 
@@ -61,10 +55,7 @@ pub fn timeout_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Duration>> {
 /// global default (`socket.getdefaulttimeout()`) for the sentinel.
 pub fn resolve_timeout(obj: &Bound<'_, PyAny>) -> PyResult<Option<Duration>> {
     if is_default_timeout(obj)? {
-        let d = obj
-            .py()
-            .import("socket")?
-            .call_method0("getdefaulttimeout")?;
+        let d = obj.py().import("socket")?.call_method0("getdefaulttimeout")?;
         timeout_value(&d)
     } else {
         timeout_value(obj)
@@ -80,18 +71,11 @@ pub fn timeout_to_py(py: Python<'_>, t: Option<Duration>) -> PyResult<Py<PyAny>>
 
 /// A socket address as Python's socket module gives it: `(host, port)` for
 /// IPv4, `(host, port, flowinfo, scope_id)` for IPv6.
-pub fn sockaddr_to_py<'py>(
-    py: Python<'py>,
-    addr: &std::net::SocketAddr,
-) -> PyResult<Bound<'py, PyTuple>> {
+pub fn sockaddr_to_py<'py>(py: Python<'py>, addr: &std::net::SocketAddr) -> PyResult<Bound<'py, PyTuple>> {
     match addr {
-        std::net::SocketAddr::V4(a) => PyTuple::new(
-            py,
-            [
-                a.ip().to_string().into_pyobject(py)?.into_any(),
-                a.port().into_pyobject(py)?.into_any(),
-            ],
-        ),
+        std::net::SocketAddr::V4(a) => {
+            PyTuple::new(py, [a.ip().to_string().into_pyobject(py)?.into_any(), a.port().into_pyobject(py)?.into_any()])
+        }
         std::net::SocketAddr::V6(a) => PyTuple::new(
             py,
             [
@@ -106,10 +90,6 @@ pub fn sockaddr_to_py<'py>(
 
 /// `socket.AddressFamily` member for an address.
 pub fn family_of<'py>(py: Python<'py>, addr: &std::net::SocketAddr) -> PyResult<Bound<'py, PyAny>> {
-    let name = if addr.is_ipv4() {
-        "AF_INET"
-    } else {
-        "AF_INET6"
-    };
+    let name = if addr.is_ipv4() { "AF_INET" } else { "AF_INET6" };
     py.import("socket")?.getattr(name)
 }

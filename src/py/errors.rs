@@ -10,6 +10,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
+use crate::client::tls::TlsError;
 use crate::client::Error as EngineError;
 use crate::proto::address::ParseError;
 
@@ -25,9 +26,7 @@ struct Classes {
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
 
 fn classes(py: Python<'_>) -> &Classes {
-    CLASSES
-        .get(py)
-        .expect("rftplib exceptions are created at import")
+    CLASSES.get(py).expect("rftplib exceptions are created at import")
 }
 
 fn make_class<'py>(
@@ -40,34 +39,21 @@ fn make_class<'py>(
     dict.set_item("__module__", "rftplib")?;
     dict.set_item("__doc__", doc)?;
     let ty = py.get_type::<PyType>();
-    Ok(ty
-        .call1((name, PyTuple::new(py, bases)?, dict))?
-        .cast_into::<PyType>()?)
+    Ok(ty.call1((name, PyTuple::new(py, bases)?, dict))?.cast_into::<PyType>()?)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     let ftplib = py.import("ftplib")?;
     let base = |n: &str| ftplib.getattr(n);
-    let error = make_class(
-        py,
-        "Error",
-        vec![base("Error")?],
-        "Base class of rftplib's FTP errors.",
-    )?;
+    let error = make_class(py, "Error", vec![base("Error")?], "Base class of rftplib's FTP errors.")?;
     let sub = |name: &str, doc: &str| -> PyResult<Bound<'_, PyType>> {
         make_class(py, name, vec![error.clone().into_any(), base(name)?], doc)
     };
-    let reply = sub(
-        "error_reply",
-        "An unexpected reply was received from the server.",
-    )?;
+    let reply = sub("error_reply", "An unexpected reply was received from the server.")?;
     let temp = sub("error_temp", "A transient (4xx) error reply was received.")?;
     let perm = sub("error_perm", "A permanent (5xx) error reply was received.")?;
-    let proto = sub(
-        "error_proto",
-        "A reply that does not fit the FTP reply format.",
-    )?;
+    let proto = sub("error_proto", "A reply that does not fit the FTP reply format.")?;
     for (name, class) in [
         ("Error", &error),
         ("error_reply", &reply),
@@ -77,10 +63,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add(name, class)?;
     }
-    let timeout = py
-        .import("socket")?
-        .getattr("timeout")?
-        .cast_into::<PyType>()?;
+    let timeout = py.import("socket")?.getattr("timeout")?.cast_into::<PyType>()?;
     let _ = CLASSES.set(
         py,
         Classes {
@@ -138,17 +121,37 @@ pub fn os_error(errno: i32) -> PyErr {
     PyOSError::new_err((errno, msg))
 }
 
+/// The `ssl` module's exception for a TLS failure.
+fn ssl_error(py: Python<'_>, e: &TlsError) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let ssl = py.import("ssl")?;
+        let (class, errno) = match e {
+            TlsError::CertVerify { .. } => ("SSLCertVerificationError", 1),
+            TlsError::Eof => ("SSLEOFError", 8),
+            TlsError::Ssl { .. } => ("SSLError", 1),
+        };
+        let exc = ssl.getattr(class)?.call1((errno, e.to_string()))?;
+        if let TlsError::CertVerify { code, message } = e {
+            exc.setattr("verify_code", code)?;
+            exc.setattr("verify_message", message)?;
+            exc.setattr("reason", "CERTIFICATE_VERIFY_FAILED")?;
+            exc.setattr("library", "SSL")?;
+        }
+        Ok(PyErr::from_value(exc))
+    };
+    build().unwrap_or_else(|err| err)
+}
+
 /// The one mapping from engine errors to Python exceptions.
 pub fn to_pyerr(py: Python<'_>, e: EngineError) -> PyErr {
     match e {
-        EngineError::Timeout => {
-            PyErr::from_type(classes(py).timeout.bind(py).clone(), ("timed out",))
-        }
+        EngineError::Timeout => PyErr::from_type(classes(py).timeout.bind(py).clone(), ("timed out",)),
         EngineError::Closed => os_error(libc::EBADF),
         EngineError::Io(io) => match io.raw_os_error() {
             Some(errno) => os_error(errno),
             None => PyOSError::new_err(io.to_string()),
         },
-        EngineError::Tls(msg) => PyOSError::new_err(msg),
+        EngineError::Tls(tls) => ssl_error(py, &tls),
+        EngineError::NotTls => pyo3::exceptions::PyValueError::new_err("not using TLS"),
     }
 }

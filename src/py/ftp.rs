@@ -34,17 +34,13 @@ static AUDIT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PRINT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 fn audit<'py, A: pyo3::call::PyCallArgs<'py>>(py: Python<'py>, args: A) -> PyResult<()> {
-    let f = AUDIT.get_or_try_init(py, || {
-        Ok::<_, PyErr>(py.import("sys")?.getattr("audit")?.unbind())
-    })?;
+    let f = AUDIT.get_or_try_init(py, || Ok::<_, PyErr>(py.import("sys")?.getattr("audit")?.unbind()))?;
     f.bind(py).call1(args)?;
     Ok(())
 }
 
 fn print<'py, A: pyo3::call::PyCallArgs<'py>>(py: Python<'py>, args: A) -> PyResult<()> {
-    let f = PRINT.get_or_try_init(py, || {
-        Ok::<_, PyErr>(py.import("builtins")?.getattr("print")?.unbind())
-    })?;
+    let f = PRINT.get_or_try_init(py, || Ok::<_, PyErr>(py.import("builtins")?.getattr("print")?.unbind()))?;
     f.bind(py).call1(args)?;
     Ok(())
 }
@@ -63,10 +59,7 @@ fn first_char(s: &str) -> &str {
 }
 
 /// `with obj:` around `body`, for objects that may not be ours.
-fn with_closing<'py, T>(
-    obj: &Bound<'py, PyAny>,
-    body: impl FnOnce() -> PyResult<T>,
-) -> PyResult<T> {
+fn with_closing<'py, T>(obj: &Bound<'py, PyAny>, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
     let py = obj.py();
     obj.call_method0(intern!(py, "__enter__"))?;
     let result = body();
@@ -84,10 +77,7 @@ pub struct FTP {}
 impl FTP {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
-    fn py_new(
-        _args: &Bound<'_, PyTuple>,
-        _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>,
-    ) -> Self {
+    fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> Self {
         FTP {}
     }
 
@@ -161,8 +151,7 @@ impl FTP {
             this.call_method1(intern!(py, "connect"), (host,))?;
             if let Some(user) = user.filter(|u| u.is_truthy().unwrap_or(false)) {
                 let s = |o: Option<Bound<'_, PyAny>>| {
-                    o.map(|o| o.unbind())
-                        .unwrap_or_else(|| PyString::new(py, "").into_any().unbind())
+                    o.map(|o| o.unbind()).unwrap_or_else(|| PyString::new(py, "").into_any().unbind())
                 };
                 this.call_method1(intern!(py, "login"), (user, s(passwd), s(acct)))?;
             }
@@ -205,53 +194,15 @@ impl FTP {
     ///  - source_address: a 2-tuple (host, port) for the socket to bind
     ///    to as its source address before connecting.
     #[pyo3(signature = (host=None, port=None, timeout=Arg::Missing, source_address=None))]
-    fn connect<'py>(
+    pub(crate) fn connect<'py>(
         slf: &Bound<'py, Self>,
         host: Option<Bound<'py, PyAny>>,
         port: Option<Bound<'py, PyAny>>,
         timeout: Arg,
         source_address: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let this = slf.as_any();
-        if let Some(host) = host {
-            if host.ne("")? {
-                this.setattr(intern!(py, "host"), host)?;
-            }
-        }
-        if let Some(port) = port {
-            if port.gt(0)? {
-                this.setattr(intern!(py, "port"), port)?;
-            }
-        }
-        if let Arg::Given(t) = timeout {
-            let t = t.into_bound(py);
-            if t.ne(-999)? {
-                this.setattr(intern!(py, "timeout"), t)?;
-            }
-        }
-        let timeout = this.getattr(intern!(py, "timeout"))?;
-        if !timeout.is_none() && !timeout.is_truthy()? {
-            return Err(PyValueError::new_err(
-                "Non-blocking socket (timeout=0) is not supported",
-            ));
-        }
-        if let Some(src) = source_address.filter(|s| !s.is_none()) {
-            this.setattr(intern!(py, "source_address"), src)?;
-        }
-        let host = this.getattr(intern!(py, "host"))?;
-        let port = this.getattr(intern!(py, "port"))?;
-        audit(py, ("ftplib.connect", this, &host, &port))?;
-        let source = this.getattr(intern!(py, "source_address"))?;
-        let sock = Bound::new(py, create_connection(py, &host, &port, &timeout, &source)?)?;
-        this.setattr(intern!(py, "sock"), &sock)?;
-        this.setattr(intern!(py, "af"), sock.getattr(intern!(py, "family"))?)?;
-        let codec = Codec::lookup(&this.getattr(intern!(py, "encoding"))?)?;
-        let file = Bound::new(py, ControlFile::new(sock.get(), codec))?;
-        this.setattr(intern!(py, "file"), file)?;
-        let welcome = this.call_method0(intern!(py, "getresp"))?;
-        this.setattr(intern!(py, "welcome"), &welcome)?;
-        Ok(welcome)
+        open_control(slf.as_any(), host, port, timeout, source_address)?;
+        read_welcome(slf.as_any())
     }
 
     /// Get the welcome message from the server.
@@ -261,13 +212,7 @@ impl FTP {
         let this = slf.as_any();
         let welcome = this.getattr(intern!(py, "welcome"))?;
         if debugging(this)?.is_truthy()? {
-            print(
-                py,
-                (
-                    "*welcome*",
-                    this.call_method1(intern!(py, "sanitize"), (&welcome,))?,
-                ),
-            )?;
+            print(py, ("*welcome*", this.call_method1(intern!(py, "sanitize"), (&welcome,))?))?;
         }
         Ok(welcome)
     }
@@ -285,8 +230,7 @@ impl FTP {
     /// With a false argument, use the normal PORT mode,
     /// With a true argument, use the PASV command.
     fn set_pasv(slf: &Bound<'_, Self>, val: &Bound<'_, PyAny>) -> PyResult<()> {
-        slf.as_any()
-            .setattr(intern!(slf.py(), "passiveserver"), val)
+        slf.as_any().setattr(intern!(slf.py(), "passiveserver"), val)
     }
 
     /// Internal: "sanitize" a string for printing (masks a password).
@@ -305,31 +249,20 @@ impl FTP {
         let text = line.cast::<PyString>().map_err(|_| {
             PyTypeError::new_err(format!(
                 "'in <string>' requires string as left operand, not {}",
-                line.get_type()
-                    .name()
-                    .map(|n| n.to_string())
-                    .unwrap_or_default()
+                line.get_type().name().map(|n| n.to_string()).unwrap_or_default()
             ))
         })?;
         command::check_line(&text.to_cow()?).map_err(PyValueError::new_err)?;
         audit(py, ("ftplib.sendcmd", this, line))?;
         let full = PyString::new(py, &format!("{}\r\n", text.to_cow()?));
         if debugging(this)?.gt(1)? {
-            print(
-                py,
-                (
-                    "*put*",
-                    this.call_method1(intern!(py, "sanitize"), (&full,))?,
-                ),
-            )?;
+            print(py, ("*put*", this.call_method1(intern!(py, "sanitize"), (&full,))?))?;
         }
         let data = encode(&full, &this.getattr(intern!(py, "encoding"))?)?;
         let sock = this.getattr(intern!(py, "sock"))?;
         match sock.cast::<Socket>() {
             Ok(s) => s.get().send_all(py, &data),
-            Err(_) => sock
-                .call_method1(intern!(py, "sendall"), (PyBytes::new(py, &data),))
-                .map(drop),
+            Err(_) => sock.call_method1(intern!(py, "sendall"), (PyBytes::new(py, &data),)).map(drop),
         }
     }
 
@@ -338,13 +271,7 @@ impl FTP {
         let py = slf.py();
         let this = slf.as_any();
         if debugging(this)?.is_truthy()? {
-            print(
-                py,
-                (
-                    "*cmd*",
-                    this.call_method1(intern!(py, "sanitize"), (line,))?,
-                ),
-            )?;
+            print(py, ("*cmd*", this.call_method1(intern!(py, "sanitize"), (line,))?))?;
         }
         this.call_method1(intern!(py, "putline"), (line,))?;
         Ok(())
@@ -358,23 +285,14 @@ impl FTP {
         let maxline = this.getattr(intern!(py, "maxline"))?;
         let file = this.getattr(intern!(py, "file"))?;
         let line: Bound<'py, PyAny> = match (file.cast::<ControlFile>(), maxline.extract::<i64>()) {
-            (Ok(f), Ok(m)) => f
-                .get()
-                .read_line(py, usize::try_from(m + 1).ok())?
-                .into_any(),
+            (Ok(f), Ok(m)) => f.get().read_line(py, usize::try_from(m + 1).ok())?.into_any(),
             _ => file.call_method1(intern!(py, "readline"), (maxline.add(1)?,))?,
         };
         if maxline.lt(line.len()?)? {
             return Err(error(py, format!("got more than {} bytes", maxline.str()?)));
         }
         if debugging(this)?.gt(1)? {
-            print(
-                py,
-                (
-                    "*get*",
-                    this.call_method1(intern!(py, "sanitize"), (&line,))?,
-                ),
-            )?;
+            print(py, ("*get*", this.call_method1(intern!(py, "sanitize"), (&line,))?))?;
         }
         if !line.is_truthy()? {
             return Err(errors::eof());
@@ -413,13 +331,7 @@ impl FTP {
         let this = slf.as_any();
         let resp = this.call_method0(intern!(py, "getmultiline"))?;
         if debugging(this)?.is_truthy()? {
-            print(
-                py,
-                (
-                    "*resp*",
-                    this.call_method1(intern!(py, "sanitize"), (&resp,))?,
-                ),
-            )?;
+            print(py, ("*resp*", this.call_method1(intern!(py, "sanitize"), (&resp,))?))?;
         }
         let text: String = resp.extract()?;
         this.setattr(intern!(py, "lastresp"), head(&text, 3))?;
@@ -448,16 +360,9 @@ impl FTP {
         let this = slf.as_any();
         let line = PyBytes::new(py, b"ABOR\r\n");
         if debugging(this)?.gt(1)? {
-            print(
-                py,
-                (
-                    "*put urgent*",
-                    this.call_method1(intern!(py, "sanitize"), (&line,))?,
-                ),
-            )?;
+            print(py, ("*put urgent*", this.call_method1(intern!(py, "sanitize"), (&line,))?))?;
         }
-        this.getattr(intern!(py, "sock"))?
-            .call_method1(intern!(py, "sendall"), (&line, libc::MSG_OOB))?;
+        this.getattr(intern!(py, "sock"))?.call_method1(intern!(py, "sendall"), (&line, libc::MSG_OOB))?;
         let resp = this.call_method0(intern!(py, "getmultiline"))?;
         let text: String = resp.extract()?;
         if !matches!(head(&text, 3), "426" | "225" | "226") {
@@ -467,20 +372,14 @@ impl FTP {
     }
 
     /// Send a command and return the response.
-    fn sendcmd<'py>(
-        slf: &Bound<'py, Self>,
-        cmd: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn sendcmd<'py>(slf: &Bound<'py, Self>, cmd: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         slf.as_any().call_method1(intern!(py, "putcmd"), (cmd,))?;
         slf.as_any().call_method0(intern!(py, "getresp"))
     }
 
     /// Send a command and expect a response beginning with '2'.
-    fn voidcmd<'py>(
-        slf: &Bound<'py, Self>,
-        cmd: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn voidcmd<'py>(slf: &Bound<'py, Self>, cmd: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         slf.as_any().call_method1(intern!(py, "putcmd"), (cmd,))?;
         slf.as_any().call_method0(intern!(py, "voidresp"))
@@ -490,8 +389,7 @@ impl FTP {
     /// port number.
     fn sendport<'py>(slf: &Bound<'py, Self>, host: &str, port: i64) -> PyResult<Bound<'py, PyAny>> {
         let cmd = command::port_command(host, port);
-        slf.as_any()
-            .call_method1(intern!(slf.py(), "voidcmd"), (cmd,))
+        slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), (cmd,))
     }
 
     /// Send an EPRT command with the current host and the given port number.
@@ -503,10 +401,7 @@ impl FTP {
         } else if af.eq(af_inet6(py)?)? {
             2
         } else {
-            return Err(error_proto(
-                py,
-                PyString::new(py, "unsupported address family").as_any(),
-            ));
+            return Err(error_proto(py, PyString::new(py, "unsupported address family").as_any()));
         };
         let cmd = command::eprt_command(code, host, port);
         slf.as_any().call_method1(intern!(py, "voidcmd"), (cmd,))
@@ -519,14 +414,8 @@ impl FTP {
         let af = this.getattr(intern!(py, "af"))?;
         let ipv4 = af.eq(af_inet(py)?)?;
         let sock = Bound::new(py, ListeningSocket::bind(py, !ipv4)?)?.into_any();
-        let port: i64 = sock
-            .call_method0(intern!(py, "getsockname"))?
-            .get_item(1)?
-            .extract()?;
-        let host = this
-            .getattr(intern!(py, "sock"))?
-            .call_method0(intern!(py, "getsockname"))?
-            .get_item(0)?;
+        let port: i64 = sock.call_method0(intern!(py, "getsockname"))?.get_item(1)?.extract()?;
+        let host = this.getattr(intern!(py, "sock"))?.call_method0(intern!(py, "getsockname"))?.get_item(0)?;
         if ipv4 {
             this.call_method1(intern!(py, "sendport"), (host, port))?;
         } else {
@@ -548,22 +437,15 @@ impl FTP {
             let resp = this.call_method1(intern!(py, "sendcmd"), ("PASV",))?;
             let parsed = parse227_impl(&resp)?;
             let (untrusted_host, port) = (parsed.get_item(0)?, parsed.get_item(1)?);
-            let host = if this
-                .getattr(intern!(py, "trust_server_pasv_ipv4_address"))?
-                .is_truthy()?
-            {
+            let host = if this.getattr(intern!(py, "trust_server_pasv_ipv4_address"))?.is_truthy()? {
                 untrusted_host
             } else {
-                this.getattr(intern!(py, "sock"))?
-                    .call_method0(intern!(py, "getpeername"))?
-                    .get_item(0)?
+                this.getattr(intern!(py, "sock"))?.call_method0(intern!(py, "getpeername"))?.get_item(0)?
             };
             PyTuple::new(py, [host, port])
         } else {
             let resp = this.call_method1(intern!(py, "sendcmd"), ("EPSV",))?;
-            let peer = this
-                .getattr(intern!(py, "sock"))?
-                .call_method0(intern!(py, "getpeername"))?;
+            let peer = this.getattr(intern!(py, "sock"))?.call_method0(intern!(py, "getpeername"))?;
             parse229_impl(&resp, &peer)
         }
     }
@@ -582,7 +464,7 @@ impl FTP {
     /// marker used to tell the server to skip over any data up to the
     /// given marker.
     #[pyo3(signature = (cmd, rest=None))]
-    fn ntransfercmd<'py>(
+    pub(crate) fn ntransfercmd<'py>(
         slf: &Bound<'py, Self>,
         cmd: &Bound<'py, PyAny>,
         rest: Option<Bound<'py, PyAny>>,
@@ -593,9 +475,7 @@ impl FTP {
             if let Some(rest) = &rest {
                 this.call_method1(intern!(py, "sendcmd"), (format!("REST {}", rest.str()?),))?;
             }
-            let mut resp: String = this
-                .call_method1(intern!(py, "sendcmd"), (cmd,))?
-                .extract()?;
+            let mut resp: String = this.call_method1(intern!(py, "sendcmd"), (cmd,))?.extract()?;
             // Some servers send a 200 reply to LIST or STOR before the 150:
             // discard it.
             if first_char(&resp) == "2" {
@@ -611,8 +491,7 @@ impl FTP {
             let addr = this.call_method0(intern!(py, "makepasv"))?;
             let (host, port) = (addr.get_item(0)?, addr.get_item(1)?);
             let source = this.getattr(intern!(py, "source_address"))?;
-            let conn =
-                Bound::new(py, create_connection(py, &host, &port, &timeout, &source)?)?.into_any();
+            let conn = Bound::new(py, create_connection(py, &host, &port, &timeout, &source)?)?.into_any();
             match send_transfer() {
                 Ok(resp) => (conn, resp),
                 Err(e) => {
@@ -648,14 +527,12 @@ impl FTP {
         rest: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        slf.as_any()
-            .call_method1(intern!(py, "ntransfercmd"), (cmd, rest))?
-            .get_item(0)
+        slf.as_any().call_method1(intern!(py, "ntransfercmd"), (cmd, rest))?.get_item(0)
     }
 
     /// Login, default anonymous.
     #[pyo3(signature = (user=None, passwd=None, acct=None))]
-    fn login<'py>(
+    pub(crate) fn login<'py>(
         slf: &Bound<'py, Self>,
         user: Option<Bound<'py, PyAny>>,
         passwd: Option<Bound<'py, PyAny>>,
@@ -676,18 +553,12 @@ impl FTP {
             // Stay anonymous: no user, host or country in the password.
             passwd.push_str("anonymous@");
         }
-        let mut resp: String = this
-            .call_method1(intern!(py, "sendcmd"), (format!("USER {user}"),))?
-            .extract()?;
+        let mut resp: String = this.call_method1(intern!(py, "sendcmd"), (format!("USER {user}"),))?.extract()?;
         if first_char(&resp) == "3" {
-            resp = this
-                .call_method1(intern!(py, "sendcmd"), (format!("PASS {passwd}"),))?
-                .extract()?;
+            resp = this.call_method1(intern!(py, "sendcmd"), (format!("PASS {passwd}"),))?.extract()?;
         }
         if first_char(&resp) == "3" {
-            resp = this
-                .call_method1(intern!(py, "sendcmd"), (format!("ACCT {acct}"),))?
-                .extract()?;
+            resp = this.call_method1(intern!(py, "sendcmd"), (format!("ACCT {acct}"),))?.extract()?;
         }
         let resp = PyString::new(py, &resp).into_any();
         expect_2xx(&resp)?;
@@ -721,15 +592,16 @@ impl FTP {
         let conn = this.call_method1(intern!(py, "transfercmd"), (cmd, rest))?;
         with_closing(&conn, || {
             match (conn.cast::<Socket>(), blocksize.extract::<isize>()) {
-                (Ok(sock), Ok(bs)) => recv_all_native(py, sock.get(), callback, bs),
+                (Ok(sock), Ok(bs)) => recv_all_native(py, sock.get(), callback, bs)?,
                 _ => loop {
                     let data = conn.call_method1(intern!(py, "recv"), (blocksize,))?;
                     if !data.is_truthy()? {
-                        return Ok(());
+                        break;
                     }
                     callback.call1((data,))?;
                 },
             }
+            unwrap_if_tls(&conn)
         })?;
         this.call_method0(intern!(py, "voidresp"))
     }
@@ -784,7 +656,8 @@ impl FTP {
                         retr_lines_loop(this, &maxline, &callback, read)
                     })
                 }
-            }
+            }?;
+            unwrap_if_tls(&conn)
         })?;
         this.call_method0(intern!(py, "voidresp"))
     }
@@ -861,7 +734,8 @@ impl FTP {
                     }
                 }
             }
-            flush(&mut pending)
+            flush(&mut pending)?;
+            unwrap_if_tls(&conn)
         })?;
         this.call_method0(intern!(py, "voidresp"))
     }
@@ -895,7 +769,7 @@ impl FTP {
                     return Err(error(py, format!("got more than {} bytes", maxline.str()?)));
                 }
                 if !buf.is_truthy()? {
-                    return Ok(());
+                    return unwrap_if_tls(&conn);
                 }
                 let mut line = bytes_of(&buf)?;
                 if !line.ends_with(b"\r\n") {
@@ -921,16 +795,12 @@ impl FTP {
 
     /// Send new account name.
     fn acct<'py>(slf: &Bound<'py, Self>, password: &str) -> PyResult<Bound<'py, PyAny>> {
-        slf.as_any()
-            .call_method1(intern!(slf.py(), "voidcmd"), (format!("ACCT {password}"),))
+        slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), (format!("ACCT {password}"),))
     }
 
     /// Return a list of files in a given directory (default the current).
     #[pyo3(signature = (*args))]
-    fn nlst<'py>(
-        slf: &Bound<'py, Self>,
-        args: &Bound<'py, PyTuple>,
-    ) -> PyResult<Bound<'py, PyList>> {
+    fn nlst<'py>(slf: &Bound<'py, Self>, args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
         let mut cmd = String::from("NLST");
         for arg in args.iter() {
@@ -938,8 +808,7 @@ impl FTP {
             cmd.push_str(&arg.extract::<String>()?);
         }
         let files = PyList::empty(py);
-        slf.as_any()
-            .call_method1(intern!(py, "retrlines"), (cmd, files.getattr("append")?))?;
+        slf.as_any().call_method1(intern!(py, "retrlines"), (cmd, files.getattr("append")?))?;
         Ok(files)
     }
 
@@ -965,8 +834,7 @@ impl FTP {
                 cmd.push_str(&arg.extract::<String>()?);
             }
         }
-        slf.as_any()
-            .call_method1(intern!(py, "retrlines"), (cmd, func))?;
+        slf.as_any().call_method1(intern!(py, "retrlines"), (cmd, func))?;
         Ok(())
     }
 
@@ -989,16 +857,11 @@ impl FTP {
         let py = slf.py();
         let path = path.unwrap_or_else(|| PyString::new(py, "").into_any());
         let facts = facts.unwrap_or_else(|| PyList::empty(py).into_any());
-        py.import("rftplib._listing")?
-            .call_method1("mlsd", (slf, path, facts))
+        py.import("rftplib._listing")?.call_method1("mlsd", (slf, path, facts))
     }
 
     /// Rename a file.
-    fn rename<'py>(
-        slf: &Bound<'py, Self>,
-        fromname: &str,
-        toname: &str,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    fn rename<'py>(slf: &Bound<'py, Self>, fromname: &str, toname: &str) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
         let resp = this.call_method1(intern!(py, "sendcmd"), (format!("RNFR {fromname}"),))?;
@@ -1011,9 +874,7 @@ impl FTP {
     /// Delete a file.
     fn delete<'py>(slf: &Bound<'py, Self>, filename: &str) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let resp = slf
-            .as_any()
-            .call_method1(intern!(py, "sendcmd"), (format!("DELE {filename}"),))?;
+        let resp = slf.as_any().call_method1(intern!(py, "sendcmd"), (format!("DELE {filename}"),))?;
         if matches!(head(&resp.extract::<String>()?, 3), "250" | "200") {
             Ok(resp)
         } else {
@@ -1034,8 +895,7 @@ impl FTP {
                     if !e.matches(py, perm)? {
                         return Err(e);
                     }
-                    let text: String =
-                        e.value(py).getattr("args")?.get_item(0)?.str()?.extract()?;
+                    let text: String = e.value(py).getattr("args")?.get_item(0)?.str()?.extract()?;
                     if head(&text, 3) != "500" {
                         return Err(e);
                     }
@@ -1051,10 +911,8 @@ impl FTP {
     /// Retrieve the size of a file.
     fn size<'py>(slf: &Bound<'py, Self>, filename: &str) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let resp: String = slf
-            .as_any()
-            .call_method1(intern!(py, "sendcmd"), (format!("SIZE {filename}"),))?
-            .extract()?;
+        let resp: String =
+            slf.as_any().call_method1(intern!(py, "sendcmd"), (format!("SIZE {filename}"),))?.extract()?;
         if head(&resp, 3) == "213" {
             let digits: String = resp.chars().skip(3).collect();
             let s = PyString::new(py, &digits).call_method0("strip")?;
@@ -1065,32 +923,25 @@ impl FTP {
 
     /// Make a directory, return its full pathname.
     fn mkd<'py>(slf: &Bound<'py, Self>, dirname: &str) -> PyResult<Bound<'py, PyAny>> {
-        let resp = slf
-            .as_any()
-            .call_method1(intern!(slf.py(), "voidcmd"), (format!("MKD {dirname}"),))?;
+        let resp = slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), (format!("MKD {dirname}"),))?;
         dirname_of(&resp)
     }
 
     /// Remove a directory.
     fn rmd<'py>(slf: &Bound<'py, Self>, dirname: &str) -> PyResult<Bound<'py, PyAny>> {
-        slf.as_any()
-            .call_method1(intern!(slf.py(), "voidcmd"), (format!("RMD {dirname}"),))
+        slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), (format!("RMD {dirname}"),))
     }
 
     /// Return current working directory.
     fn pwd<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let resp = slf
-            .as_any()
-            .call_method1(intern!(slf.py(), "voidcmd"), ("PWD",))?;
+        let resp = slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), ("PWD",))?;
         dirname_of(&resp)
     }
 
     /// Quit, and close the connection.
     fn quit<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let resp = slf
-            .as_any()
-            .call_method1(intern!(py, "voidcmd"), ("QUIT",))?;
+        let resp = slf.as_any().call_method1(intern!(py, "voidcmd"), ("QUIT",))?;
         slf.as_any().call_method0(intern!(py, "close"))?;
         Ok(resp)
     }
@@ -1101,11 +952,7 @@ impl FTP {
         let this = slf.as_any();
         let file = this.getattr(intern!(py, "file"))?;
         this.setattr(intern!(py, "file"), py.None())?;
-        let file_result = if file.is_none() {
-            Ok(())
-        } else {
-            file.call_method0(intern!(py, "close")).map(drop)
-        };
+        let file_result = if file.is_none() { Ok(()) } else { file.call_method0(intern!(py, "close")).map(drop) };
         let sock = this.getattr(intern!(py, "sock"))?;
         this.setattr(intern!(py, "sock"), py.None())?;
         if !sock.is_none() {
@@ -1115,10 +962,89 @@ impl FTP {
     }
 }
 
-fn default_blocksize<'py>(
-    py: Python<'py>,
-    blocksize: Option<Bound<'py, PyAny>>,
-) -> PyResult<Bound<'py, PyAny>> {
+/// The first half of `connect`: settings, audit event, socket and `af`.
+pub(crate) fn open_control<'py>(
+    this: &Bound<'py, PyAny>,
+    host: Option<Bound<'py, PyAny>>,
+    port: Option<Bound<'py, PyAny>>,
+    timeout: Arg,
+    source_address: Option<Bound<'py, PyAny>>,
+) -> PyResult<Bound<'py, Socket>> {
+    let py = this.py();
+    if let Some(host) = host {
+        if host.ne("")? {
+            this.setattr(intern!(py, "host"), host)?;
+        }
+    }
+    if let Some(port) = port {
+        if port.gt(0)? {
+            this.setattr(intern!(py, "port"), port)?;
+        }
+    }
+    if let Arg::Given(t) = timeout {
+        let t = t.into_bound(py);
+        if t.ne(-999)? {
+            this.setattr(intern!(py, "timeout"), t)?;
+        }
+    }
+    let timeout = this.getattr(intern!(py, "timeout"))?;
+    if !timeout.is_none() && !timeout.is_truthy()? {
+        return Err(PyValueError::new_err("Non-blocking socket (timeout=0) is not supported"));
+    }
+    if let Some(src) = source_address.filter(|s| !s.is_none()) {
+        this.setattr(intern!(py, "source_address"), src)?;
+    }
+    let host = this.getattr(intern!(py, "host"))?;
+    let port = this.getattr(intern!(py, "port"))?;
+    audit(py, ("ftplib.connect", this, &host, &port))?;
+    let source = this.getattr(intern!(py, "source_address"))?;
+    let sock = Bound::new(py, create_connection(py, &host, &port, &timeout, &source)?)?;
+    this.setattr(intern!(py, "sock"), &sock)?;
+    this.setattr(intern!(py, "af"), sock.getattr(intern!(py, "family"))?)?;
+    Ok(sock)
+}
+
+/// `self.file = self.sock.makefile('r', encoding=self.encoding)`.
+pub(crate) fn open_file(this: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = this.py();
+    let sock = this.getattr(intern!(py, "sock"))?;
+    let encoding = this.getattr(intern!(py, "encoding"))?;
+    let file = match sock.cast::<Socket>() {
+        Ok(s) => Bound::new(py, ControlFile::new(s.get(), Codec::lookup(&encoding)?))?.into_any(),
+        Err(_) => {
+            let kwargs = pyo3::types::PyDict::new(py);
+            kwargs.set_item("mode", "r")?;
+            kwargs.set_item("encoding", &encoding)?;
+            sock.call_method("makefile", (), Some(&kwargs))?
+        }
+    };
+    this.setattr(intern!(py, "file"), file)
+}
+
+/// The second half of `connect`: the file, and the greeting.
+pub(crate) fn read_welcome<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = this.py();
+    open_file(this)?;
+    let welcome = this.call_method0(intern!(py, "getresp"))?;
+    this.setattr(intern!(py, "welcome"), &welcome)?;
+    Ok(welcome)
+}
+
+/// After a transfer: shut TLS down on the data connection (close_notify), as
+/// ftplib does for an `ssl.SSLSocket`; `unwrap` is looked up on the object.
+fn unwrap_if_tls(conn: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = conn.py();
+    let is_tls = match conn.cast::<Socket>() {
+        Ok(s) => s.get().was_tls(),
+        Err(_) => conn.is_instance(&py.import("ssl")?.getattr("SSLSocket")?)?,
+    };
+    if is_tls {
+        conn.call_method0(intern!(py, "unwrap"))?;
+    }
+    Ok(())
+}
+
+fn default_blocksize<'py>(py: Python<'py>, blocksize: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
     match blocksize {
         Some(b) => Ok(b),
         None => Ok(8192i64.into_pyobject(py)?.into_any()),
@@ -1167,10 +1093,7 @@ fn retr_lines_loop<'py>(
             return Ok(());
         }
         let text = line.cast::<PyString>()?.to_cow()?;
-        let stripped = text
-            .strip_suffix("\r\n")
-            .or_else(|| text.strip_suffix('\n'))
-            .unwrap_or(&text);
+        let stripped = text.strip_suffix("\r\n").or_else(|| text.strip_suffix('\n')).unwrap_or(&text);
         if stripped.len() == text.len() {
             callback.call1((line,))?;
         } else {
@@ -1182,12 +1105,7 @@ fn retr_lines_loop<'py>(
 
 /// `retrbinary`'s loop on an engine socket: large reads with the GIL
 /// released, handed to the callback in chunks of at most `blocksize`.
-fn recv_all_native(
-    py: Python<'_>,
-    sock: &Socket,
-    callback: &Bound<'_, PyAny>,
-    blocksize: isize,
-) -> PyResult<()> {
+fn recv_all_native(py: Python<'_>, sock: &Socket, callback: &Bound<'_, PyAny>, blocksize: isize) -> PyResult<()> {
     if blocksize < 0 {
         return Err(PyValueError::new_err("negative buffersize in recv"));
     }

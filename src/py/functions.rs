@@ -32,10 +32,7 @@ pub fn parse227_impl<'py>(resp: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTup
     PyTuple::new(py, [PyString::new(py, &host).into_any(), port])
 }
 
-pub fn parse229_impl<'py>(
-    resp: &Bound<'py, PyAny>,
-    peer: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyTuple>> {
+pub fn parse229_impl<'py>(resp: &Bound<'py, PyAny>, peer: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
     let py = resp.py();
     let text = text_of(resp)?;
     let port = address::parse229(&text).map_err(|e| parse_error(py, e, resp))?;
@@ -70,10 +67,7 @@ fn parse227<'py>(resp: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
 /// Raises error_proto if it does not contain '(|||port|)'
 /// Return ('host.addr.as.numbers', port#) tuple.
 #[pyfunction]
-fn parse229<'py>(
-    resp: &Bound<'py, PyAny>,
-    peer: &Bound<'py, PyAny>,
-) -> PyResult<Bound<'py, PyTuple>> {
+fn parse229<'py>(resp: &Bound<'py, PyAny>, peer: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
     parse229_impl(resp, peer)
 }
 

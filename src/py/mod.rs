@@ -3,9 +3,11 @@
 mod args;
 mod errors;
 mod ftp;
+mod ftp_tls;
 mod functions;
 mod socket;
 mod text;
+mod tls_config;
 mod wait;
 
 use pyo3::prelude::*;
@@ -23,6 +25,8 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functions::register(m)?;
     m.add_class::<ftp::FTP>()?;
     ftp::finish_class(py)?;
+    m.add_class::<ftp_tls::FtpTls>()?;
+    ftp_tls::finish_class(py)?;
     m.add_class::<socket::Socket>()?;
     m.add_class::<socket::ControlFile>()?;
     m.add_class::<socket::ListeningSocket>()?;

@@ -13,6 +13,7 @@ use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 use crate::client::conn::Conn;
 use crate::client::connect::Connecting;
 use crate::client::listener::Listener;
+use crate::client::tls::TlsSession;
 use crate::client::wait::Deadline;
 
 use super::args::{family_of, resolve_timeout, sockaddr_to_py, timeout_to_py, timeout_value};
@@ -29,6 +30,9 @@ pub struct Socket {
     pub(crate) conn: Arc<Conn>,
     io_refs: AtomicIsize,
     closed: AtomicBool,
+    /// TLS was started on this socket at some point. Like a Python
+    /// `SSLSocket`, it stays one after `unwrap()`.
+    was_tls: AtomicBool,
 }
 
 impl Socket {
@@ -37,7 +41,21 @@ impl Socket {
             conn: Arc::new(conn),
             io_refs: AtomicIsize::new(0),
             closed: AtomicBool::new(false),
+            was_tls: AtomicBool::new(false),
         }
+    }
+
+    pub fn was_tls(&self) -> bool {
+        self.was_tls.load(Ordering::SeqCst)
+    }
+
+    /// Starts TLS and completes the handshake, with the GIL released.
+    pub fn start_tls(&self, py: Python<'_>, session: Arc<TlsSession>, resume: bool) -> PyResult<()> {
+        self.conn.start_tls(session, resume).map_err(|e| to_pyerr(py, e))?;
+        self.was_tls.store(true, Ordering::SeqCst);
+        let deadline = self.conn.deadline();
+        let conn = &self.conn;
+        block_on(py, || conn.handshake(deadline))
     }
 
     /// Sends all of `data` with the GIL released.
@@ -85,12 +103,7 @@ pub fn bytes_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
 #[pymethods]
 impl Socket {
     #[pyo3(signature = (bufsize, flags=0))]
-    fn recv<'py>(
-        &self,
-        py: Python<'py>,
-        bufsize: isize,
-        flags: i32,
-    ) -> PyResult<Bound<'py, PyBytes>> {
+    fn recv<'py>(&self, py: Python<'py>, bufsize: isize, flags: i32) -> PyResult<Bound<'py, PyBytes>> {
         let _ = flags;
         if bufsize < 0 {
             return Err(PyValueError::new_err("negative buffersize in recv"));
@@ -101,13 +114,7 @@ impl Socket {
     }
 
     #[pyo3(signature = (buffer, nbytes=0, flags=0))]
-    fn recv_into(
-        &self,
-        py: Python<'_>,
-        buffer: &Bound<'_, PyAny>,
-        nbytes: isize,
-        flags: i32,
-    ) -> PyResult<usize> {
+    fn recv_into(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>, nbytes: isize, flags: i32) -> PyResult<usize> {
         let _ = flags;
         if nbytes < 0 {
             return Err(PyValueError::new_err("negative buffersize in recv_into"));
@@ -115,17 +122,12 @@ impl Socket {
         let len = buffer.len()?;
         let want = if nbytes == 0 { len } else { nbytes as usize };
         if want > len {
-            return Err(PyValueError::new_err(
-                "buffer too small for requested bytes",
-            ));
+            return Err(PyValueError::new_err("buffer too small for requested bytes"));
         }
         let mut buf = vec![0u8; want];
         let n = self.recv_some(py, &mut buf)?;
         if n > 0 {
-            let view = py
-                .import("builtins")?
-                .getattr("memoryview")?
-                .call1((buffer,))?;
+            let view = py.import("builtins")?.getattr("memoryview")?.call1((buffer,))?;
             let slice = pyo3::types::PySlice::new(py, 0, n as isize, 1);
             view.set_item(slice, PyBytes::new(py, &buf[..n]))?;
         }
@@ -149,10 +151,7 @@ impl Socket {
         if flags & libc::MSG_OOB != 0 {
             let mut sent = 0;
             while sent < bytes.len() {
-                sent += self
-                    .conn
-                    .send_oob(&bytes[sent..])
-                    .map_err(|e| to_pyerr(py, e))?;
+                sent += self.conn.send_oob(&bytes[sent..]).map_err(|e| to_pyerr(py, e))?;
             }
             return Ok(());
         }
@@ -174,9 +173,7 @@ impl Socket {
         kwargs.set_item("encoding", encoding)?;
         kwargs.set_item("errors", errors)?;
         kwargs.set_item("newline", newline)?;
-        py.import("rftplib._sockfile")?
-            .getattr("makefile")?
-            .call((slf, mode, buffering), Some(&kwargs))
+        py.import("rftplib._sockfile")?.getattr("makefile")?.call((slf, mode, buffering), Some(&kwargs))
     }
 
     #[getter(_io_refs)]
@@ -238,11 +235,7 @@ impl Socket {
     }
 
     fn setblocking(&self, flag: bool) {
-        self.conn.set_timeout(if flag {
-            None
-        } else {
-            Some(std::time::Duration::ZERO)
-        });
+        self.conn.set_timeout(if flag { None } else { Some(std::time::Duration::ZERO) });
     }
 
     #[getter]
@@ -267,6 +260,48 @@ impl Socket {
     #[pyo3(signature = (*_args))]
     fn __exit__(&self, _args: &Bound<'_, PyTuple>) {
         self.close();
+    }
+
+    /// Shuts TLS down (close_notify both ways) and returns the socket, now
+    /// plain, as `ssl.SSLSocket.unwrap()` does.
+    fn unwrap(slf: &Bound<'_, Self>) -> PyResult<Py<Self>> {
+        let py = slf.py();
+        let this = slf.get();
+        if !this.conn.is_tls() {
+            return Err(PyValueError::new_err(format!("No SSL wrapper around {}", this.__repr__())));
+        }
+        let deadline = this.conn.deadline();
+        let conn = &this.conn;
+        block_on(py, || conn.tls_shutdown(deadline))?;
+        Ok(slf.clone().unbind())
+    }
+
+    /// The TLS protocol version in use ("TLSv1.3"), or None.
+    fn version(&self) -> Option<&'static str> {
+        self.conn.tls_info().map(|i| i.version)
+    }
+
+    /// `(name, protocol, secret_bits)` of the cipher in use, or None.
+    fn cipher(&self) -> Option<(String, String, i32)> {
+        self.conn.tls_info().and_then(|i| i.cipher)
+    }
+
+    /// Whether this connection's TLS handshake resumed an earlier session
+    /// (for a data connection: the control connection's).
+    #[getter]
+    fn session_reused(&self) -> Option<bool> {
+        self.conn.tls_info().map(|i| i.session_reused)
+    }
+
+    /// `ssl.SSLSocket` once TLS was started, so that `isinstance(sock,
+    /// ssl.SSLSocket)` checks written for ftplib keep working.
+    #[getter(__class__)]
+    fn class<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        if slf.get().was_tls() {
+            slf.py().import("ssl")?.getattr("SSLSocket")
+        } else {
+            Ok(slf.get_type().into_any())
+        }
     }
 
     fn __repr__(&self) -> String {
@@ -298,13 +333,10 @@ pub fn sockaddr_from_py(addr: &Bound<'_, PyAny>) -> PyResult<SocketAddr> {
     let host: String = addr.get_item(0)?.extract()?;
     let port: u16 = addr.get_item(1)?.extract()?;
     let host_only = host.split('%').next().unwrap_or(&host);
-    let ip: std::net::IpAddr = host_only
-        .parse()
-        .map_err(|_| PyValueError::new_err(format!("not a numeric address: {host}")))?;
+    let ip: std::net::IpAddr =
+        host_only.parse().map_err(|_| PyValueError::new_err(format!("not a numeric address: {host}")))?;
     let mut sa = SocketAddr::new(ip, port);
-    if let (SocketAddr::V6(v6), Ok(scope)) =
-        (&mut sa, addr.get_item(3).and_then(|s| s.extract::<u32>()))
-    {
+    if let (SocketAddr::V6(v6), Ok(scope)) = (&mut sa, addr.get_item(3).and_then(|s| s.extract::<u32>())) {
         v6.set_scope_id(scope);
     }
     Ok(sa)
@@ -334,12 +366,7 @@ pub fn create_connection(
         } else {
             let src = socket_mod.call_method1(
                 "getaddrinfo",
-                (
-                    source_address.get_item(0)?,
-                    source_address.get_item(1)?,
-                    &family,
-                    &stream_type,
-                ),
+                (source_address.get_item(0)?, source_address.get_item(1)?, &family, &stream_type),
             )?;
             Some(sockaddr_from_py(&src.get_item(0)?.get_item(4)?)?)
         };
@@ -361,9 +388,7 @@ pub fn create_connection(
             }
         }
     }
-    Err(last_err.unwrap_or_else(|| {
-        pyo3::exceptions::PyOSError::new_err("getaddrinfo returns an empty list")
-    }))
+    Err(last_err.unwrap_or_else(|| pyo3::exceptions::PyOSError::new_err("getaddrinfo returns an empty list")))
 }
 
 /// `FTP.file`: the control connection read as text, line by line, with
@@ -377,19 +402,11 @@ pub struct ControlFile {
 
 impl ControlFile {
     pub fn new(sock: &Socket, codec: Codec) -> Self {
-        ControlFile {
-            conn: sock.conn.clone(),
-            codec,
-            closed: AtomicBool::new(false),
-        }
+        ControlFile { conn: sock.conn.clone(), codec, closed: AtomicBool::new(false) }
     }
 
     /// One line of at most `limit` characters, newline included.
-    pub fn read_line<'py>(
-        &self,
-        py: Python<'py>,
-        limit: Option<usize>,
-    ) -> PyResult<Bound<'py, PyString>> {
+    pub fn read_line<'py>(&self, py: Python<'py>, limit: Option<usize>) -> PyResult<Bound<'py, PyString>> {
         if self.closed.load(Ordering::SeqCst) {
             return Err(PyValueError::new_err("I/O operation on closed file."));
         }
@@ -427,11 +444,8 @@ pub struct ListeningSocket {
 impl ListeningSocket {
     pub fn bind(py: Python<'_>, ipv6: bool) -> PyResult<Self> {
         let default = py.import("socket")?.call_method0("getdefaulttimeout")?;
-        let listener =
-            Listener::bind_any(ipv6, timeout_value(&default)?).map_err(|e| to_pyerr(py, e))?;
-        Ok(ListeningSocket {
-            listener: Arc::new(listener),
-        })
+        let listener = Listener::bind_any(ipv6, timeout_value(&default)?).map_err(|e| to_pyerr(py, e))?;
+        Ok(ListeningSocket { listener: Arc::new(listener) })
     }
 }
 

@@ -45,25 +45,18 @@ impl Codec {
             Codec::Utf8 => match std::str::from_utf8(bytes) {
                 Ok(s) => Ok(PyString::new(py, s)),
                 // Let Python raise the exact UnicodeDecodeError.
-                Err(_) => Ok(PyBytes::new(py, bytes)
-                    .call_method1("decode", ("utf-8",))?
-                    .cast_into()?),
+                Err(_) => Ok(PyBytes::new(py, bytes).call_method1("decode", ("utf-8",))?.cast_into()?),
             },
             Codec::Latin1 => {
                 if bytes.is_ascii() {
                     // SAFETY-free fast path: ASCII is valid UTF-8.
-                    Ok(PyString::new(
-                        py,
-                        std::str::from_utf8(bytes).unwrap_or_default(),
-                    ))
+                    Ok(PyString::new(py, std::str::from_utf8(bytes).unwrap_or_default()))
                 } else {
                     let s: String = bytes.iter().map(|&b| b as char).collect();
                     Ok(PyString::new(py, &s))
                 }
             }
-            Codec::Other(name) => Ok(PyBytes::new(py, bytes)
-                .call_method1("decode", (name.as_str(),))?
-                .cast_into()?),
+            Codec::Other(name) => Ok(PyBytes::new(py, bytes).call_method1("decode", (name.as_str(),))?.cast_into()?),
         }
     }
 }

@@ -1,0 +1,179 @@
+//! TLS over OpenSSL: the client context of one FTPS session, shared by the
+//! control connection and its data connections so that every data connection
+//! resumes the control connection's TLS session (RFC 4217 §10.2; required by
+//! vsftpd's `require_ssl_reuse`, FileZilla Server and ProFTPD).
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use openssl::error::ErrorStack;
+use openssl::ssl::{
+    ErrorCode, Ssl, SslContext, SslContextBuilder, SslFiletype, SslMethod, SslOptions, SslSession, SslSessionCacheMode,
+    SslVerifyMode, SslVersion,
+};
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::verify::X509CheckFlags;
+use openssl::x509::{X509VerifyResult, X509};
+
+/// What rftplib takes over from a Python `ssl.SSLContext`.
+#[derive(Clone, Debug, Default)]
+pub struct TlsConfig {
+    /// `verify_mode != CERT_NONE`.
+    pub verify: bool,
+    pub check_hostname: bool,
+    /// Trusted certificates, DER-encoded (`get_ca_certs(binary_form=True)`).
+    pub ca_der: Vec<Vec<u8>>,
+    /// Also trust OpenSSL's default verify paths.
+    pub default_paths: bool,
+    pub min_version: Option<SslVersion>,
+    pub max_version: Option<SslVersion>,
+    /// TLS 1.2 and older cipher list (OpenSSL names joined by `:`).
+    pub cipher_list: Option<String>,
+    /// TLS 1.3 cipher suites.
+    pub ciphersuites: Option<String>,
+    /// Client certificate chain and key, as PEM files.
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+}
+
+/// Why a TLS operation failed, detailed enough for Python's `ssl` exceptions.
+#[derive(Debug, Clone)]
+pub enum TlsError {
+    /// The peer's certificate was rejected.
+    CertVerify { code: i64, message: String },
+    /// The peer closed the TCP connection in the middle of the TLS protocol.
+    Eof,
+    /// Any other OpenSSL failure.
+    Ssl { message: String },
+}
+
+impl std::fmt::Display for TlsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TlsError::CertVerify { message, .. } => {
+                write!(f, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message}")
+            }
+            TlsError::Eof => write!(f, "EOF occurred in violation of protocol"),
+            TlsError::Ssl { message } => write!(f, "{message}"),
+        }
+    }
+}
+
+impl TlsError {
+    pub fn from_stack(e: &ErrorStack) -> Self {
+        let message = e
+            .errors()
+            .iter()
+            .map(|err| {
+                let reason = err.reason().unwrap_or("unknown error");
+                let code = reason.to_uppercase().replace(' ', "_");
+                format!("[SSL: {code}] {reason}")
+            })
+            .next()
+            .unwrap_or_else(|| "[SSL] unknown error".to_owned());
+        TlsError::Ssl { message }
+    }
+
+    /// Classifies an error from a handshake, read, write or shutdown.
+    pub fn from_ssl(e: &openssl::ssl::Error, verify: X509VerifyResult) -> Self {
+        if verify != X509VerifyResult::OK {
+            return TlsError::CertVerify { code: verify.as_raw() as i64, message: verify.error_string().to_owned() };
+        }
+        match (e.code(), e.ssl_error()) {
+            (ErrorCode::SYSCALL, None) if e.io_error().is_none() => TlsError::Eof,
+            (_, Some(stack)) => {
+                let unexpected_eof =
+                    stack.errors().iter().any(|err| err.reason().is_some_and(|r| r.contains("unexpected eof")));
+                if unexpected_eof {
+                    TlsError::Eof
+                } else {
+                    TlsError::from_stack(stack)
+                }
+            }
+            _ => TlsError::Ssl { message: e.to_string() },
+        }
+    }
+}
+
+/// The client side of one FTPS session: the OpenSSL context built from the
+/// user's settings, the server's name, and the newest TLS session the server
+/// issued (TLS 1.3 tickets are single-use, so each new one replaces the last).
+pub struct TlsSession {
+    ctx: SslContext,
+    hostname: String,
+    check_hostname: bool,
+    latest: Arc<Mutex<Option<SslSession>>>,
+}
+
+impl TlsSession {
+    pub fn new(cfg: &TlsConfig, hostname: &str) -> Result<Self, TlsError> {
+        let latest = Arc::new(Mutex::new(None));
+        let ctx = build_context(cfg, latest.clone()).map_err(|e| TlsError::from_stack(&e))?;
+        Ok(TlsSession { ctx, hostname: hostname.to_owned(), check_hostname: cfg.check_hostname, latest })
+    }
+
+    /// A client `Ssl` for a new connection; `resume` offers the newest
+    /// session (data connections).
+    pub fn new_ssl(&self, resume: bool) -> Result<Ssl, TlsError> {
+        let build = || -> Result<Ssl, ErrorStack> {
+            let mut ssl = Ssl::new(&self.ctx)?;
+            ssl.set_connect_state();
+            let ip = self.hostname.parse::<IpAddr>().ok();
+            if ip.is_none() && !self.hostname.is_empty() {
+                // SNI, as Python sends it: for names only.
+                ssl.set_hostname(&self.hostname)?;
+            }
+            if self.check_hostname {
+                let param = ssl.param_mut();
+                param.set_hostflags(X509CheckFlags::NO_PARTIAL_WILDCARDS);
+                match ip {
+                    Some(ip) => param.set_ip(ip)?,
+                    None => param.set_host(&self.hostname)?,
+                }
+            }
+            if resume {
+                if let Some(session) = self.latest.lock().unwrap().as_ref() {
+                    // SAFETY: the session comes from this very context.
+                    unsafe { ssl.set_session(session)? };
+                }
+            }
+            Ok(ssl)
+        };
+        build().map_err(|e| TlsError::from_stack(&e))
+    }
+}
+
+fn build_context(cfg: &TlsConfig, latest: Arc<Mutex<Option<SslSession>>>) -> Result<SslContext, ErrorStack> {
+    let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
+    // A TCP close without close_notify reads as EOF, as with Python's
+    // suppress_ragged_eofs=True.
+    b.set_options(SslOptions::IGNORE_UNEXPECTED_EOF);
+    b.set_verify(if cfg.verify { SslVerifyMode::PEER } else { SslVerifyMode::NONE });
+    let mut store = X509StoreBuilder::new()?;
+    for der in &cfg.ca_der {
+        store.add_cert(X509::from_der(der)?)?;
+    }
+    if cfg.default_paths {
+        store.set_default_paths()?;
+    }
+    b.set_cert_store(store.build());
+    b.set_min_proto_version(cfg.min_version)?;
+    b.set_max_proto_version(cfg.max_version)?;
+    if let Some(list) = &cfg.cipher_list {
+        b.set_cipher_list(list)?;
+    }
+    if let Some(suites) = &cfg.ciphersuites {
+        b.set_ciphersuites(suites)?;
+    }
+    if let Some(cert) = &cfg.cert_file {
+        b.set_certificate_chain_file(cert)?;
+        b.set_private_key_file(cfg.key_file.as_ref().unwrap_or(cert), SslFiletype::PEM)?;
+        b.check_private_key()?;
+    }
+    b.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
+    b.set_new_session_callback(move |_ssl, session| {
+        *latest.lock().unwrap() = Some(session);
+    });
+    Ok(b.build())
+}
