@@ -38,6 +38,7 @@ from ._rftplib import (
 )
 from ._cli import test
 from ._helpers import ftpcp, print_line
+from . import _signatures
 
 __all__ = [
     "FTP",
@@ -51,10 +52,14 @@ if ssl is not None:
     __all__.append("FTP_TLS")
 
 _GLOBAL_DEFAULT_TIMEOUT = socket._GLOBAL_DEFAULT_TIMEOUT
+# ftplib's private names, kept for code that reads them.
+_SSLSocket = ssl.SSLSocket if ssl is not None else None
+_150_re = None
+_227_re = None
 
 if ssl is not None:
     all_errors = (Error, OSError, EOFError, ssl.SSLError)
 else:  # pragma: no cover
     all_errors = (Error, OSError, EOFError)
 
-del sys
+_signatures.install(_ftplib, FTP, FTP_TLS)

@@ -193,7 +193,8 @@ impl FTP {
     ///  - timeout: the timeout to set against the ftp socket(s)
     ///  - source_address: a 2-tuple (host, port) for the socket to bind
     ///    to as its source address before connecting.
-    #[pyo3(signature = (host=None, port=None, timeout=Arg::Missing, source_address=None))]
+    #[pyo3(signature = (host=None, port=None, timeout=Arg::Missing, source_address=None),
+           text_signature = "($self, host='', port=0, timeout=-999, source_address=None)")]
     pub(crate) fn connect<'py>(
         slf: &Bound<'py, Self>,
         host: Option<Bound<'py, PyAny>>,
@@ -531,7 +532,7 @@ impl FTP {
     }
 
     /// Login, default anonymous.
-    #[pyo3(signature = (user=None, passwd=None, acct=None))]
+    #[pyo3(signature = (user=None, passwd=None, acct=None), text_signature = "($self, user='', passwd='', acct='')")]
     pub(crate) fn login<'py>(
         slf: &Bound<'py, Self>,
         user: Option<Bound<'py, PyAny>>,
@@ -577,7 +578,7 @@ impl FTP {
     ///
     /// Returns:
     ///   The response code.
-    #[pyo3(signature = (cmd, callback, blocksize=None, rest=None))]
+    #[pyo3(signature = (cmd, callback, blocksize=None, rest=None), text_signature = "($self, cmd, callback, blocksize=8192, rest=None)")]
     fn retrbinary<'py>(
         slf: &Bound<'py, Self>,
         cmd: &Bound<'py, PyAny>,
@@ -675,7 +676,8 @@ impl FTP {
     ///
     /// Returns:
     ///   The response code.
-    #[pyo3(signature = (cmd, fp, blocksize=None, callback=None, rest=None))]
+    #[pyo3(signature = (cmd, fp, blocksize=None, callback=None, rest=None),
+           text_signature = "($self, cmd, fp, blocksize=8192, callback=None, rest=None)")]
     fn storbinary<'py>(
         slf: &Bound<'py, Self>,
         cmd: &Bound<'py, PyAny>,
@@ -848,7 +850,7 @@ impl FTP {
     /// First element is the file name, the second one is a dictionary
     /// including a variable number of "facts" depending on the server
     /// and whether "facts" argument has been provided.
-    #[pyo3(signature = (path=None, facts=None))]
+    #[pyo3(signature = (path=None, facts=None), text_signature = "($self, path='', facts=[])")]
     fn mlsd<'py>(
         slf: &Bound<'py, Self>,
         path: Option<Bound<'py, PyAny>>,

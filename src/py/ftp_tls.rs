@@ -251,7 +251,8 @@ impl FtpTls {
     }
 
     /// Connect to host; with implicit FTPS, TLS starts before the greeting.
-    #[pyo3(signature = (host=None, port=None, timeout=Arg::Missing, source_address=None))]
+    #[pyo3(signature = (host=None, port=None, timeout=Arg::Missing, source_address=None),
+           text_signature = "($self, host='', port=0, timeout=-999, source_address=None)")]
     fn connect<'py>(
         slf: &Bound<'py, Self>,
         host: Option<Bound<'py, PyAny>>,
@@ -271,7 +272,8 @@ impl FtpTls {
         read_welcome(this)
     }
 
-    #[pyo3(signature = (user=None, passwd=None, acct=None, secure=true))]
+    #[pyo3(signature = (user=None, passwd=None, acct=None, secure=true),
+           text_signature = "($self, user='', passwd='', acct='', secure=True)")]
     fn login<'py>(
         slf: &Bound<'py, Self>,
         user: Option<Bound<'py, PyAny>>,
