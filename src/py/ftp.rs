@@ -274,7 +274,7 @@ impl FTP {
         if debugging(this)?.is_truthy()? {
             print(py, ("*cmd*", this.call_method1(intern!(py, "sanitize"), (line,))?))?;
         }
-        this.call_method1(intern!(py, "putline"), (line,))?;
+        hot::putline(this, line)?;
         Ok(())
     }
 
@@ -317,7 +317,7 @@ impl FTP {
         let this = slf.as_any();
         let mut assembler = ReplyAssembler::new();
         loop {
-            let line = this.call_method0(intern!(py, "getline"))?;
+            let line = hot::getline(this)?;
             let text: String = line.extract()?;
             if let Some(resp) = assembler.push(&text) {
                 return Ok(PyString::new(py, &resp).into_any());
@@ -330,7 +330,7 @@ impl FTP {
     fn getresp<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
-        let resp = this.call_method0(intern!(py, "getmultiline"))?;
+        let resp = hot::getmultiline(this)?;
         if debugging(this)?.is_truthy()? {
             print(py, ("*resp*", this.call_method1(intern!(py, "sanitize"), (&resp,))?))?;
         }
@@ -346,8 +346,7 @@ impl FTP {
 
     /// Expect a response beginning with '2'.
     fn voidresp<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        let resp = slf.as_any().call_method0(intern!(py, "getresp"))?;
+        let resp = hot::getresp(slf.as_any())?;
         expect_2xx(&resp)?;
         Ok(resp)
     }
@@ -364,7 +363,7 @@ impl FTP {
             print(py, ("*put urgent*", this.call_method1(intern!(py, "sanitize"), (&line,))?))?;
         }
         this.getattr(intern!(py, "sock"))?.call_method1(intern!(py, "sendall"), (&line, libc::MSG_OOB))?;
-        let resp = this.call_method0(intern!(py, "getmultiline"))?;
+        let resp = hot::getmultiline(this)?;
         let text: String = resp.extract()?;
         if !matches!(head(&text, 3), "426" | "225" | "226") {
             return Err(error_proto(py, &resp));
@@ -374,23 +373,21 @@ impl FTP {
 
     /// Send a command and return the response.
     fn sendcmd<'py>(slf: &Bound<'py, Self>, cmd: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        slf.as_any().call_method1(intern!(py, "putcmd"), (cmd,))?;
-        slf.as_any().call_method0(intern!(py, "getresp"))
+        hot::putcmd(slf.as_any(), cmd)?;
+        hot::getresp(slf.as_any())
     }
 
     /// Send a command and expect a response beginning with '2'.
     fn voidcmd<'py>(slf: &Bound<'py, Self>, cmd: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-        let py = slf.py();
-        slf.as_any().call_method1(intern!(py, "putcmd"), (cmd,))?;
-        slf.as_any().call_method0(intern!(py, "voidresp"))
+        hot::putcmd(slf.as_any(), cmd)?;
+        hot::voidresp(slf.as_any())
     }
 
     /// Send a PORT command with the current host and the given
     /// port number.
     fn sendport<'py>(slf: &Bound<'py, Self>, host: &str, port: i64) -> PyResult<Bound<'py, PyAny>> {
         let cmd = command::port_command(host, port);
-        slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), (cmd,))
+        hot::voidcmd(slf.as_any(), cmd)
     }
 
     /// Send an EPRT command with the current host and the given port number.
@@ -405,7 +402,7 @@ impl FTP {
             return Err(error_proto(py, PyString::new(py, "unsupported address family").as_any()));
         };
         let cmd = command::eprt_command(code, host, port);
-        slf.as_any().call_method1(intern!(py, "voidcmd"), (cmd,))
+        hot::voidcmd(slf.as_any(), cmd)
     }
 
     /// Create a new socket and send a PORT command for it.
@@ -435,7 +432,7 @@ impl FTP {
         let this = slf.as_any();
         let af = this.getattr(intern!(py, "af"))?;
         if af.eq(af_inet(py)?)? {
-            let resp = this.call_method1(intern!(py, "sendcmd"), ("PASV",))?;
+            let resp = hot::sendcmd(this, "PASV")?;
             let parsed = parse227_impl(&resp)?;
             let (untrusted_host, port) = (parsed.get_item(0)?, parsed.get_item(1)?);
             let host = if this.getattr(intern!(py, "trust_server_pasv_ipv4_address"))?.is_truthy()? {
@@ -445,7 +442,7 @@ impl FTP {
             };
             PyTuple::new(py, [host, port])
         } else {
-            let resp = this.call_method1(intern!(py, "sendcmd"), ("EPSV",))?;
+            let resp = hot::sendcmd(this, "EPSV")?;
             let peer = this.getattr(intern!(py, "sock"))?.call_method0(intern!(py, "getpeername"))?;
             parse229_impl(&resp, &peer)
         }
@@ -474,13 +471,13 @@ impl FTP {
         let this = slf.as_any();
         let send_transfer = || -> PyResult<String> {
             if let Some(rest) = &rest {
-                this.call_method1(intern!(py, "sendcmd"), (format!("REST {}", rest.str()?),))?;
+                hot::sendcmd(this, format!("REST {}", rest.str()?))?;
             }
-            let mut resp: String = this.call_method1(intern!(py, "sendcmd"), (cmd,))?.extract()?;
+            let mut resp: String = hot::sendcmd(this, cmd)?.extract()?;
             // Some servers send a 200 reply to LIST or STOR before the 150:
             // discard it.
             if first_char(&resp) == "2" {
-                resp = this.call_method0(intern!(py, "getresp"))?.extract()?;
+                resp = hot::getresp(this)?.extract()?;
             }
             if first_char(&resp) != "1" {
                 return Err(error_reply(py, PyString::new(py, &resp).as_any()));
@@ -554,12 +551,12 @@ impl FTP {
             // Stay anonymous: no user, host or country in the password.
             passwd.push_str("anonymous@");
         }
-        let mut resp: String = this.call_method1(intern!(py, "sendcmd"), (format!("USER {user}"),))?.extract()?;
+        let mut resp: String = hot::sendcmd(this, format!("USER {user}"))?.extract()?;
         if first_char(&resp) == "3" {
-            resp = this.call_method1(intern!(py, "sendcmd"), (format!("PASS {passwd}"),))?.extract()?;
+            resp = hot::sendcmd(this, format!("PASS {passwd}"))?.extract()?;
         }
         if first_char(&resp) == "3" {
-            resp = this.call_method1(intern!(py, "sendcmd"), (format!("ACCT {acct}"),))?.extract()?;
+            resp = hot::sendcmd(this, format!("ACCT {acct}"))?.extract()?;
         }
         let resp = PyString::new(py, &resp).into_any();
         expect_2xx(&resp)?;
@@ -589,7 +586,7 @@ impl FTP {
         let py = slf.py();
         let this = slf.as_any();
         let blocksize = &default_blocksize(py, blocksize)?;
-        this.call_method1(intern!(py, "voidcmd"), ("TYPE I",))?;
+        hot::voidcmd(this, "TYPE I")?;
         let conn = this.call_method1(intern!(py, "transfercmd"), (cmd, rest))?;
         with_closing(&conn, || {
             match (conn.cast::<Socket>(), blocksize.extract::<isize>()) {
@@ -604,7 +601,7 @@ impl FTP {
             }
             unwrap_if_tls(&conn)
         })?;
-        this.call_method0(intern!(py, "voidresp"))
+        hot::voidresp(this)
     }
 
     /// Retrieve data in line mode. A new port is created for you.
@@ -629,7 +626,7 @@ impl FTP {
             Some(c) => c,
             None => py.import("rftplib._helpers")?.getattr("print_line")?,
         };
-        this.call_method1(intern!(py, "sendcmd"), ("TYPE A",))?;
+        hot::sendcmd(this, "TYPE A")?;
         let conn = this.call_method1(intern!(py, "transfercmd"), (cmd,))?;
         let encoding = this.getattr(intern!(py, "encoding"))?;
         with_closing(&conn, || {
@@ -660,7 +657,7 @@ impl FTP {
             }?;
             unwrap_if_tls(&conn)
         })?;
-        this.call_method0(intern!(py, "voidresp"))
+        hot::voidresp(this)
     }
 
     /// Store a file in binary mode. A new port is created for you.
@@ -689,7 +686,7 @@ impl FTP {
         let py = slf.py();
         let this = slf.as_any();
         let blocksize = &default_blocksize(py, blocksize)?;
-        this.call_method1(intern!(py, "voidcmd"), ("TYPE I",))?;
+        hot::voidcmd(this, "TYPE I")?;
         let conn = this.call_method1(intern!(py, "transfercmd"), (cmd, rest))?;
         let callback = match callback {
             Some(c) if c.is_truthy()? => Some(c),
@@ -739,7 +736,7 @@ impl FTP {
             flush(&mut pending)?;
             unwrap_if_tls(&conn)
         })?;
-        this.call_method0(intern!(py, "voidresp"))
+        hot::voidresp(this)
     }
 
     /// Store a file in line mode. A new port is created for you.
@@ -761,7 +758,7 @@ impl FTP {
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
-        this.call_method1(intern!(py, "voidcmd"), ("TYPE A",))?;
+        hot::voidcmd(this, "TYPE A")?;
         let conn = this.call_method1(intern!(py, "transfercmd"), (cmd,))?;
         with_closing(&conn, || {
             let maxline = this.getattr(intern!(py, "maxline"))?;
@@ -792,12 +789,12 @@ impl FTP {
                 }
             }
         })?;
-        this.call_method0(intern!(py, "voidresp"))
+        hot::voidresp(this)
     }
 
     /// Send new account name.
     fn acct<'py>(slf: &Bound<'py, Self>, password: &str) -> PyResult<Bound<'py, PyAny>> {
-        slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), (format!("ACCT {password}"),))
+        hot::voidcmd(slf.as_any(), format!("ACCT {password}"))
     }
 
     /// Return a list of files in a given directory (default the current).
@@ -866,17 +863,17 @@ impl FTP {
     fn rename<'py>(slf: &Bound<'py, Self>, fromname: &str, toname: &str) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
-        let resp = this.call_method1(intern!(py, "sendcmd"), (format!("RNFR {fromname}"),))?;
+        let resp = hot::sendcmd(this, format!("RNFR {fromname}"))?;
         if first_char(&resp.extract::<String>()?) != "3" {
             return Err(error_reply(py, &resp));
         }
-        this.call_method1(intern!(py, "voidcmd"), (format!("RNTO {toname}"),))
+        hot::voidcmd(this, format!("RNTO {toname}"))
     }
 
     /// Delete a file.
     fn delete<'py>(slf: &Bound<'py, Self>, filename: &str) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let resp = slf.as_any().call_method1(intern!(py, "sendcmd"), (format!("DELE {filename}"),))?;
+        let resp = hot::sendcmd(slf.as_any(), format!("DELE {filename}"))?;
         if matches!(head(&resp.extract::<String>()?, 3), "250" | "200") {
             Ok(resp)
         } else {
@@ -890,7 +887,7 @@ impl FTP {
         let this = slf.as_any();
         let mut dirname = dirname;
         if dirname == ".." {
-            match this.call_method1(intern!(py, "voidcmd"), ("CDUP",)) {
+            match hot::voidcmd(this, "CDUP") {
                 Ok(resp) => return Ok(resp),
                 Err(e) => {
                     let perm = py.import("ftplib")?.getattr("error_perm")?;
@@ -907,14 +904,13 @@ impl FTP {
             // Does nothing, but could return an error.
             dirname = ".";
         }
-        this.call_method1(intern!(py, "voidcmd"), (format!("CWD {dirname}"),))
+        hot::voidcmd(this, format!("CWD {dirname}"))
     }
 
     /// Retrieve the size of a file.
     fn size<'py>(slf: &Bound<'py, Self>, filename: &str) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let resp: String =
-            slf.as_any().call_method1(intern!(py, "sendcmd"), (format!("SIZE {filename}"),))?.extract()?;
+        let resp: String = hot::sendcmd(slf.as_any(), format!("SIZE {filename}"))?.extract()?;
         if head(&resp, 3) == "213" {
             let digits: String = resp.chars().skip(3).collect();
             let s = PyString::new(py, &digits).call_method0("strip")?;
@@ -925,25 +921,25 @@ impl FTP {
 
     /// Make a directory, return its full pathname.
     fn mkd<'py>(slf: &Bound<'py, Self>, dirname: &str) -> PyResult<Bound<'py, PyAny>> {
-        let resp = slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), (format!("MKD {dirname}"),))?;
+        let resp = hot::voidcmd(slf.as_any(), format!("MKD {dirname}"))?;
         dirname_of(&resp)
     }
 
     /// Remove a directory.
     fn rmd<'py>(slf: &Bound<'py, Self>, dirname: &str) -> PyResult<Bound<'py, PyAny>> {
-        slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), (format!("RMD {dirname}"),))
+        hot::voidcmd(slf.as_any(), format!("RMD {dirname}"))
     }
 
     /// Return current working directory.
     fn pwd<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
-        let resp = slf.as_any().call_method1(intern!(slf.py(), "voidcmd"), ("PWD",))?;
+        let resp = hot::voidcmd(slf.as_any(), "PWD")?;
         dirname_of(&resp)
     }
 
     /// Quit, and close the connection.
     fn quit<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let resp = slf.as_any().call_method1(intern!(py, "voidcmd"), ("QUIT",))?;
+        let resp = hot::voidcmd(slf.as_any(), "QUIT")?;
         slf.as_any().call_method0(intern!(py, "close"))?;
         Ok(resp)
     }
@@ -962,6 +958,80 @@ impl FTP {
         }
         file_result
     }
+}
+
+/// `self` when the method `name` is rftplib's own for this object (its class
+/// is `FTP` or `FTP_TLS` and the instance does not shadow the method), so
+/// that the call can skip Python's method lookup; `None` when a subclass or
+/// the instance may override it and the call must go through Python.
+fn native<'a, 'py>(this: &'a Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> Option<&'a Bound<'py, FTP>> {
+    let py = this.py();
+    let ty = this.get_type();
+    if !(ty.is(py.get_type::<FTP>()) || ty.is(py.get_type::<super::ftp_tls::FtpTls>())) {
+        return None;
+    }
+    let shadowed = match this.getattr(intern!(py, "__dict__")) {
+        Ok(d) => d.cast::<pyo3::types::PyDict>().map(|d| d.contains(name).unwrap_or(true)).unwrap_or(true),
+        Err(_) => true,
+    };
+    if shadowed {
+        None
+    } else {
+        this.cast::<FTP>().ok()
+    }
+}
+
+fn arg<'py, A: IntoPyObject<'py>>(py: Python<'py>, a: A) -> PyResult<Bound<'py, PyAny>> {
+    use pyo3::BoundObject;
+    a.into_pyobject(py).map(|b| b.into_any().into_bound()).map_err(Into::into)
+}
+
+/// `self.<name>(arg)` for the methods on the hot path of every command.
+macro_rules! hot_call {
+    ($fn_name:ident, $method:literal, one) => {
+        pub(super) fn $fn_name<'py, A: IntoPyObject<'py>>(
+            this: &Bound<'py, PyAny>,
+            a: A,
+        ) -> PyResult<Bound<'py, PyAny>> {
+            let py = this.py();
+            let a = arg(py, a)?;
+            match native(this, intern!(py, $method)) {
+                Some(f) => FTP::$fn_name(f, &a).map(|r| r.into_any()),
+                None => this.call_method1(intern!(py, $method), (a,)),
+            }
+        }
+    };
+    ($fn_name:ident, $method:literal, unit) => {
+        pub(super) fn $fn_name<'py, A: IntoPyObject<'py>>(this: &Bound<'py, PyAny>, a: A) -> PyResult<()> {
+            let py = this.py();
+            let a = arg(py, a)?;
+            match native(this, intern!(py, $method)) {
+                Some(f) => FTP::$fn_name(f, &a),
+                None => this.call_method1(intern!(py, $method), (a,)).map(drop),
+            }
+        }
+    };
+    ($fn_name:ident, $method:literal, none) => {
+        pub(super) fn $fn_name<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+            let py = this.py();
+            match native(this, intern!(py, $method)) {
+                Some(f) => FTP::$fn_name(f).map(|r| r.into_any()),
+                None => this.call_method0(intern!(py, $method)),
+            }
+        }
+    };
+}
+
+mod hot {
+    use super::*;
+    hot_call!(putline, "putline", unit);
+    hot_call!(putcmd, "putcmd", unit);
+    hot_call!(sendcmd, "sendcmd", one);
+    hot_call!(voidcmd, "voidcmd", one);
+    hot_call!(getline, "getline", none);
+    hot_call!(getmultiline, "getmultiline", none);
+    hot_call!(getresp, "getresp", none);
+    hot_call!(voidresp, "voidresp", none);
 }
 
 /// The first half of `connect`: settings, audit event, socket and `af`.
@@ -1027,7 +1097,7 @@ pub(crate) fn open_file(this: &Bound<'_, PyAny>) -> PyResult<()> {
 pub(crate) fn read_welcome<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let py = this.py();
     open_file(this)?;
-    let welcome = this.call_method0(intern!(py, "getresp"))?;
+    let welcome = hot::getresp(this)?;
     this.setattr(intern!(py, "welcome"), &welcome)?;
     Ok(welcome)
 }
@@ -1116,9 +1186,16 @@ fn recv_all_native(py: Python<'_>, sock: &Socket, callback: &Bound<'_, PyAny>, b
         return Ok(());
     }
     let blocksize = blocksize as usize;
-    let mut buf = vec![0u8; blocksize.max(RECV_BUFFER)];
-    loop {
-        let n = sock.recv_some(py, &mut buf)?;
+    let size = blocksize.max(RECV_BUFFER);
+    // One receive buffer per thread, kept between transfers: a fresh large
+    // allocation per file would cost mmap, munmap and page faults every time.
+    // A callback that starts another download on the same thread gets its own.
+    let mut buf = RECV_BUFFERS.with(|cell| cell.take()).filter(|b: &Vec<u8>| b.len() >= size).unwrap_or_default();
+    if buf.len() < size {
+        buf = vec![0u8; size];
+    }
+    let result = (|| loop {
+        let n = sock.recv_some(py, &mut buf[..size])?;
         if n == 0 {
             return Ok(());
         }
@@ -1126,7 +1203,13 @@ fn recv_all_native(py: Python<'_>, sock: &Socket, callback: &Bound<'_, PyAny>, b
             callback.call1((PyBytes::new(py, chunk),))?;
         }
         py.check_signals()?;
-    }
+    })();
+    RECV_BUFFERS.with(|cell| cell.replace(Some(buf)));
+    result
+}
+
+thread_local! {
+    static RECV_BUFFERS: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Makes `FTP.debug` the same object as `FTP.set_debuglevel`, as in ftplib.
