@@ -6,3 +6,6 @@ pub mod command;
 pub mod lines;
 pub mod listing;
 pub mod reply;
+
+#[cfg(test)]
+mod fuzz_tests;

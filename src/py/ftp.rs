@@ -71,14 +71,14 @@ fn with_closing<'py, T>(obj: &Bound<'py, PyAny>, body: impl FnOnce() -> PyResult
 
 /// An FTP client: ftplib's `FTP`, with the Rust engine underneath.
 #[pyclass(subclass, dict, weakref, frozen, module = "rftplib", name = "FTP")]
-pub struct FTP {}
+pub struct Ftp {}
 
 #[pymethods]
-impl FTP {
+impl Ftp {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, pyo3::types::PyDict>>) -> Self {
-        FTP {}
+        Ftp {}
     }
 
     #[classattr]
@@ -964,10 +964,10 @@ impl FTP {
 /// is `FTP` or `FTP_TLS` and the instance does not shadow the method), so
 /// that the call can skip Python's method lookup; `None` when a subclass or
 /// the instance may override it and the call must go through Python.
-fn native<'a, 'py>(this: &'a Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> Option<&'a Bound<'py, FTP>> {
+fn native<'a, 'py>(this: &'a Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> Option<&'a Bound<'py, Ftp>> {
     let py = this.py();
     let ty = this.get_type();
-    if !(ty.is(py.get_type::<FTP>()) || ty.is(py.get_type::<super::ftp_tls::FtpTls>())) {
+    if !(ty.is(py.get_type::<Ftp>()) || ty.is(py.get_type::<super::ftp_tls::FtpTls>())) {
         return None;
     }
     let shadowed = match this.getattr(intern!(py, "__dict__")) {
@@ -977,7 +977,7 @@ fn native<'a, 'py>(this: &'a Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> 
     if shadowed {
         None
     } else {
-        this.cast::<FTP>().ok()
+        this.cast::<Ftp>().ok()
     }
 }
 
@@ -996,7 +996,7 @@ macro_rules! hot_call {
             let py = this.py();
             let a = arg(py, a)?;
             match native(this, intern!(py, $method)) {
-                Some(f) => FTP::$fn_name(f, &a).map(|r| r.into_any()),
+                Some(f) => Ftp::$fn_name(f, &a).map(|r| r.into_any()),
                 None => this.call_method1(intern!(py, $method), (a,)),
             }
         }
@@ -1006,7 +1006,7 @@ macro_rules! hot_call {
             let py = this.py();
             let a = arg(py, a)?;
             match native(this, intern!(py, $method)) {
-                Some(f) => FTP::$fn_name(f, &a),
+                Some(f) => Ftp::$fn_name(f, &a),
                 None => this.call_method1(intern!(py, $method), (a,)).map(drop),
             }
         }
@@ -1015,7 +1015,7 @@ macro_rules! hot_call {
         pub(super) fn $fn_name<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
             let py = this.py();
             match native(this, intern!(py, $method)) {
-                Some(f) => FTP::$fn_name(f).map(|r| r.into_any()),
+                Some(f) => Ftp::$fn_name(f).map(|r| r.into_any()),
                 None => this.call_method0(intern!(py, $method)),
             }
         }
@@ -1214,7 +1214,7 @@ thread_local! {
 
 /// Makes `FTP.debug` the same object as `FTP.set_debuglevel`, as in ftplib.
 pub fn finish_class(py: Python<'_>) -> PyResult<()> {
-    let ty = py.get_type::<FTP>();
+    let ty = py.get_type::<Ftp>();
     ty.setattr("debug", ty.getattr("set_debuglevel")?)?;
     Ok(())
 }

@@ -14,7 +14,7 @@ use crate::client::tls::TlsSession;
 
 use super::args::Arg;
 use super::errors::{error_proto, to_pyerr};
-use super::ftp::{open_control, open_file, read_welcome, FTP};
+use super::ftp::{open_control, open_file, read_welcome, Ftp};
 use super::socket::Socket;
 use super::tls_config;
 
@@ -157,7 +157,7 @@ fn wrap<'py>(
 /// Every data connection resumes the control connection's TLS session, as
 /// servers that demand session reuse require. With implicit=True, TLS starts
 /// with the connection (implicit FTPS, port 990 by default).
-#[pyclass(extends = FTP, subclass, frozen, module = "rftplib", name = "FTP_TLS")]
+#[pyclass(extends = Ftp, subclass, frozen, module = "rftplib", name = "FTP_TLS")]
 pub struct FtpTls {}
 
 #[pymethods]
@@ -165,7 +165,7 @@ impl FtpTls {
     #[new]
     #[pyo3(signature = (*_args, **_kwargs))]
     fn py_new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> PyClassInitializer<Self> {
-        PyClassInitializer::from(FTP {}).add_subclass(FtpTls {})
+        PyClassInitializer::from(Ftp {}).add_subclass(FtpTls {})
     }
 
     #[pyo3(signature = (*args, **kwargs))]
@@ -233,7 +233,7 @@ impl FtpTls {
         }
         let none = || py.None().into_bound(py);
         let empty = || PyString::new(py, "").into_any();
-        let ftp_init = py.get_type::<FTP>().getattr("__init__")?;
+        let ftp_init = py.get_type::<Ftp>().getattr("__init__")?;
         let mut positional = vec![
             this.clone(),
             a.get("host").unwrap_or_else(empty),
@@ -286,7 +286,7 @@ impl FtpTls {
         if secure && !sock_is_tls(&this.getattr(intern!(py, "sock"))?)? {
             this.call_method0(intern!(py, "auth"))?;
         }
-        FTP::login(slf.as_super(), user, passwd, acct)
+        Ftp::login(slf.as_super(), user, passwd, acct)
     }
 
     /// Set up secure control connection by using TLS/SSL.
@@ -362,7 +362,7 @@ impl FtpTls {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let this = slf.as_any();
-        let result = FTP::ntransfercmd(slf.as_super(), cmd, rest)?;
+        let result = Ftp::ntransfercmd(slf.as_super(), cmd, rest)?;
         if !this.getattr(intern!(py, "_prot_p"))?.is_truthy()? {
             return Ok(result);
         }

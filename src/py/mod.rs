@@ -23,7 +23,7 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("B_CRLF", pyo3::types::PyBytes::new(py, b"\r\n"))?;
     errors::register(m)?;
     functions::register(m)?;
-    m.add_class::<ftp::FTP>()?;
+    m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;
     ftp_tls::finish_class(py)?;

@@ -16,7 +16,7 @@ where
     F: FnMut() -> Result<Poll<T>> + Send,
 {
     loop {
-        match py.detach(|| step()) {
+        match py.detach(&mut step) {
             Ok(Poll::Ready(v)) => return Ok(v),
             Ok(Poll::Pending) => py.check_signals()?,
             Err(e) => return Err(to_pyerr(py, e)),
