@@ -270,6 +270,16 @@ impl Conn {
         })
     }
 
+    /// Gives up the descriptor without closing it (`socket.detach()`), for
+    /// code that hands the socket to Python's `ssl.wrap_socket`.
+    pub fn detach(&self) -> Result<i32> {
+        let io = self.io.lock().unwrap().take().ok_or(Error::Closed)?;
+        match io.stream.stream {
+            Stream::Plain(tcp) => Ok(std::os::fd::IntoRawFd::into_raw_fd(tcp)),
+            Stream::Tls { .. } => Err(Error::Tls(TlsError::Ssl { message: "cannot detach a TLS socket".into() })),
+        }
+    }
+
     /// Closes the socket; later calls fail with `Error::Closed`.
     pub fn close(&self) {
         self.io.lock().unwrap().take();

@@ -486,7 +486,7 @@ impl Ftp {
         };
         let timeout = this.getattr(intern!(py, "timeout"))?;
         let (conn, resp) = if this.getattr(intern!(py, "passiveserver"))?.is_truthy()? {
-            let addr = this.call_method0(intern!(py, "makepasv"))?;
+            let addr = hot::makepasv(this)?;
             let (host, port) = (addr.get_item(0)?, addr.get_item(1)?);
             let source = this.getattr(intern!(py, "source_address"))?;
             let conn = Bound::new(py, create_connection(py, &host, &port, &timeout, &source)?)?.into_any();
@@ -587,7 +587,7 @@ impl Ftp {
         let this = slf.as_any();
         let blocksize = &default_blocksize(py, blocksize)?;
         hot::voidcmd(this, "TYPE I")?;
-        let conn = this.call_method1(intern!(py, "transfercmd"), (cmd, rest))?;
+        let conn = hot::transfercmd(this, cmd, rest)?;
         with_closing(&conn, || {
             match (conn.cast::<Socket>(), blocksize.extract::<isize>()) {
                 (Ok(sock), Ok(bs)) => recv_all_native(py, sock.get(), callback, bs)?,
@@ -627,7 +627,7 @@ impl Ftp {
             None => py.import("rftplib._helpers")?.getattr("print_line")?,
         };
         hot::sendcmd(this, "TYPE A")?;
-        let conn = this.call_method1(intern!(py, "transfercmd"), (cmd,))?;
+        let conn = hot::transfercmd(this, cmd, None)?;
         let encoding = this.getattr(intern!(py, "encoding"))?;
         with_closing(&conn, || {
             let maxline = this.getattr(intern!(py, "maxline"))?;
@@ -687,7 +687,7 @@ impl Ftp {
         let this = slf.as_any();
         let blocksize = &default_blocksize(py, blocksize)?;
         hot::voidcmd(this, "TYPE I")?;
-        let conn = this.call_method1(intern!(py, "transfercmd"), (cmd, rest))?;
+        let conn = hot::transfercmd(this, cmd, rest)?;
         let callback = match callback {
             Some(c) if c.is_truthy()? => Some(c),
             _ => None,
@@ -759,7 +759,7 @@ impl Ftp {
         let py = slf.py();
         let this = slf.as_any();
         hot::voidcmd(this, "TYPE A")?;
-        let conn = this.call_method1(intern!(py, "transfercmd"), (cmd,))?;
+        let conn = hot::transfercmd(this, cmd, None)?;
         with_closing(&conn, || {
             let maxline = this.getattr(intern!(py, "maxline"))?;
             loop {
@@ -967,7 +967,11 @@ impl Ftp {
 fn native<'a, 'py>(this: &'a Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> Option<&'a Bound<'py, Ftp>> {
     let py = this.py();
     let ty = this.get_type();
-    if !(ty.is(py.get_type::<Ftp>()) || ty.is(py.get_type::<super::ftp_tls::FtpTls>())) {
+    let plain = ty.is(py.get_type::<Ftp>());
+    if !plain
+        && !(ty.is(py.get_type::<super::ftp_tls::FtpTls>())
+            && !super::ftp_tls::OVERRIDES.contains(&name.to_cow().ok()?.as_ref()))
+    {
         return None;
     }
     let shadowed = match this.getattr(intern!(py, "__dict__")) {
@@ -1032,6 +1036,23 @@ mod hot {
     hot_call!(getmultiline, "getmultiline", none);
     hot_call!(getresp, "getresp", none);
     hot_call!(voidresp, "voidresp", none);
+    hot_call!(makepasv, "makepasv", none);
+
+    /// `self.transfercmd(cmd, rest)`.
+    pub(super) fn transfercmd<'py>(
+        this: &Bound<'py, PyAny>,
+        cmd: &Bound<'py, PyAny>,
+        rest: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = this.py();
+        match native(this, intern!(py, "transfercmd")) {
+            Some(f) => match native(this, intern!(py, "ntransfercmd")) {
+                Some(f) => Ftp::ntransfercmd(f, cmd, rest)?.get_item(0),
+                None => Ftp::transfercmd(f, cmd, rest),
+            },
+            None => this.call_method1(intern!(py, "transfercmd"), (cmd, rest)),
+        }
+    }
 }
 
 /// The first half of `connect`: settings, audit event, socket and `af`.

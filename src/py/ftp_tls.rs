@@ -18,6 +18,10 @@ use super::ftp::{open_control, open_file, read_welcome, Ftp};
 use super::socket::Socket;
 use super::tls_config;
 
+/// The methods `FTP_TLS` overrides: calls to them always go through Python.
+pub const OVERRIDES: &[&str] =
+    &["__init__", "connect", "login", "ntransfercmd", "abort", "auth", "ccc", "prot_p", "prot_c"];
+
 /// Python 3.12 removed `keyfile`/`certfile` from `FTP_TLS` and made every
 /// argument after `acct` keyword-only; rftplib follows the running Python.
 fn legacy_signature(py: Python<'_>) -> PyResult<bool> {

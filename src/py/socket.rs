@@ -215,6 +215,31 @@ impl Socket {
         self.conn.fileno()
     }
 
+    /// Closes the socket object without closing its descriptor, which is
+    /// returned (as `socket.detach()` does).
+    fn detach(&self, py: Python<'_>) -> PyResult<i32> {
+        self.closed.store(true, Ordering::SeqCst);
+        self.conn.detach().map_err(|e| to_pyerr(py, e))
+    }
+
+    /// `getsockopt(level, optname)` for integer options.
+    #[pyo3(signature = (level, optname, buflen=None))]
+    fn getsockopt(&self, level: i32, optname: i32, buflen: Option<usize>) -> PyResult<i32> {
+        if buflen.is_some() {
+            return Err(pyo3::exceptions::PyNotImplementedError::new_err("getsockopt with buflen"));
+        }
+        let mut value: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: value and len point to valid memory of the sizes given.
+        let rc = unsafe {
+            libc::getsockopt(self.conn.fileno(), level, optname, (&mut value as *mut libc::c_int).cast(), &mut len)
+        };
+        if rc != 0 {
+            return Err(os_error(std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EBADF)));
+        }
+        Ok(value)
+    }
+
     fn getsockname<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         self.check_open()?;
         sockaddr_to_py(py, &self.conn.local_addr())
@@ -354,13 +379,26 @@ pub fn create_connection(
     let sock_timeout = resolve_timeout(timeout)?;
     let socket_mod = py.import("socket")?;
     let stream_type = socket_mod.getattr("SOCK_STREAM")?;
-    // CPython's getaddrinfo releases the GIL while it resolves.
-    let infos = socket_mod.call_method1("getaddrinfo", (host, port, 0, &stream_type))?;
+    // A numeric address (every PASV/EPSV data connection) needs no resolver.
+    let numeric = match (host.extract::<String>(), port.extract::<u16>()) {
+        (Ok(h), Ok(p)) if !h.contains('%') => h.parse::<std::net::IpAddr>().ok().map(|ip| SocketAddr::new(ip, p)),
+        _ => None,
+    };
+    let candidates: Vec<(Bound<'_, PyAny>, SocketAddr)> = match numeric {
+        Some(addr) => vec![(family_of(py, &addr)?, addr)],
+        None => {
+            // CPython's getaddrinfo releases the GIL while it resolves.
+            let infos = socket_mod.call_method1("getaddrinfo", (host, port, 0, &stream_type))?;
+            let mut v = Vec::new();
+            for info in infos.try_iter()? {
+                let info = info?;
+                v.push((info.get_item(0)?, sockaddr_from_py(&info.get_item(4)?)?));
+            }
+            v
+        }
+    };
     let mut last_err: Option<PyErr> = None;
-    for info in infos.try_iter()? {
-        let info = info?;
-        let family = info.get_item(0)?;
-        let addr = sockaddr_from_py(&info.get_item(4)?)?;
+    for (family, addr) in candidates {
         let source = if source_address.is_none() {
             None
         } else {
