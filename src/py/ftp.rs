@@ -967,11 +967,15 @@ impl Ftp {
 fn native<'a, 'py>(this: &'a Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> Option<&'a Bound<'py, Ftp>> {
     let py = this.py();
     let ty = this.get_type();
-    let plain = ty.is(py.get_type::<Ftp>());
-    if !plain
-        && !(ty.is(py.get_type::<super::ftp_tls::FtpTls>())
-            && !super::ftp_tls::OVERRIDES.contains(&name.to_cow().ok()?.as_ref()))
-    {
+    let ours = if ty.is(py.get_type::<Ftp>()) {
+        true
+    } else if ty.is(py.get_type::<super::ftp_tls::FtpTls>()) {
+        // FTP_TLS's own overrides must run.
+        !super::ftp_tls::OVERRIDES.contains(&name.to_cow().ok()?.as_ref())
+    } else {
+        false
+    };
+    if !ours {
         return None;
     }
     let shadowed = match this.getattr(intern!(py, "__dict__")) {
