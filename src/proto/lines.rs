@@ -13,38 +13,65 @@ pub enum CharWidth {
 }
 
 impl CharWidth {
-    fn is_char_start(self, b: u8) -> bool {
+    /// Length in bytes of the character starting at `data[0]`, and whether
+    /// all of it has arrived. A UTF-8 character is its lead byte and the
+    /// continuation bytes that follow, up to the length the lead byte
+    /// announces; any other byte ends it early, so stray bytes count as one
+    /// character each. The split depends only on the bytes, never on how they
+    /// arrived.
+    fn next_char(self, data: &[u8]) -> (usize, bool) {
         match self {
-            CharWidth::Utf8 => (b & 0xC0) != 0x80,
-            CharWidth::SingleByte => true,
+            CharWidth::SingleByte => (1, true),
+            CharWidth::Utf8 => {
+                let want = match data[0] {
+                    0xC0..=0xDF => 2,
+                    0xE0..=0xEF => 3,
+                    0xF0..=0xF7 => 4,
+                    _ => 1,
+                };
+                let mut len = 1;
+                while len < want {
+                    match data.get(len) {
+                        Some(b) if b & 0xC0 == 0x80 => len += 1,
+                        Some(_) => return (len, true),
+                        None => return (len, false),
+                    }
+                }
+                (len, true)
+            }
         }
     }
 
-    /// Number of characters in `data`.
+    /// Number of complete characters in `data`.
     pub fn count(self, data: &[u8]) -> usize {
-        match self {
-            CharWidth::Utf8 => data.iter().filter(|&&b| self.is_char_start(b)).count(),
-            CharWidth::SingleByte => data.len(),
+        if self == CharWidth::SingleByte {
+            return data.len();
         }
+        let (mut i, mut n) = (0, 0);
+        while i < data.len() {
+            let (len, complete) = self.next_char(&data[i..]);
+            if !complete {
+                break;
+            }
+            i += len;
+            n += 1;
+        }
+        n
     }
 
     /// Byte length of the first `n` characters of `data` (all of it if shorter).
     fn prefix_len(self, data: &[u8], n: usize) -> usize {
-        match self {
-            CharWidth::SingleByte => n.min(data.len()),
-            CharWidth::Utf8 => {
-                let mut seen = 0;
-                for (i, &b) in data.iter().enumerate() {
-                    if self.is_char_start(b) {
-                        if seen == n {
-                            return i;
-                        }
-                        seen += 1;
-                    }
-                }
-                data.len()
-            }
+        if self == CharWidth::SingleByte {
+            return n.min(data.len());
         }
+        let mut i = 0;
+        for _ in 0..n {
+            if i >= data.len() {
+                break;
+            }
+            i += self.next_char(&data[i..]).0;
+        }
+        i.min(data.len())
     }
 }
 
@@ -236,6 +263,18 @@ mod tests {
         let l = lb.take_line(Some(11), CharWidth::SingleByte, false).unwrap();
         assert_eq!(l.bytes.len(), 11);
         assert_eq!(lb.pending().len(), 9);
+    }
+
+    #[test]
+    fn limit_never_splits_a_character_across_chunks() {
+        // Found by the chunking property test: the cut depended on where a
+        // multi-byte character was split between reads.
+        let whole = lines(&["é\n".as_bytes()], Some(1));
+        assert_eq!(whole, lines(&[b"\xc3", b"\xa9\n"], Some(1)));
+        assert_eq!(whole, vec!["é".as_bytes().to_vec(), b"\n".to_vec()]);
+        let mut odd = vec![b'\r'; 3];
+        odd.extend_from_slice(&[0, 0x80, b'\r']);
+        assert_eq!(lines(&[&odd], Some(1)), lines(&[&odd[..4], &odd[4..]], Some(1)));
     }
 
     #[test]
