@@ -16,7 +16,13 @@ from pathlib import Path
 
 from vsftpd import Vsftpd
 
-__all__ = ["CertFiles", "ClientCertVsftpd", "ScriptedFtps", "make_cert_files"]
+__all__ = [
+    "CertFiles",
+    "ClientCertVsftpd",
+    "ScriptedFtps",
+    "make_cert_files",
+    "temp_root",
+]
 
 
 @dataclass
@@ -41,9 +47,9 @@ def make_cert_files(ca, directory):
         client_key=directory / "client-key.pem",
     )
     ca.cert_pem.write_to_path(str(files.ca))
-    ca.issue_cert("127.0.0.1", "localhost", "::1").private_key_and_cert_chain_pem.write_to_path(
-        str(files.server)
-    )
+    ca.issue_cert(
+        "127.0.0.1", "localhost", "::1"
+    ).private_key_and_cert_chain_pem.write_to_path(str(files.server))
     ca.issue_cert("localhost").private_key_and_cert_chain_pem.write_to_path(
         str(files.localhost_only)
     )
@@ -113,7 +119,9 @@ class ScriptedFtps:
         self._listener = socket.create_server((self.host, 0))
         self._listener.settimeout(0.05)
         self.port = self._listener.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve, name="scripted-ftps", daemon=True)
+        self._thread = threading.Thread(
+            target=self._serve, name="scripted-ftps", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -204,7 +212,9 @@ class ScriptedFtps:
                 conn = tls.unwrap()
                 tls = None
             elif verb == "NOOP":
-                reply(f"200 NOOP over {version}" if version else "200 NOOP in cleartext")
+                reply(
+                    f"200 NOOP over {version}" if version else "200 NOOP in cleartext"
+                )
             elif verb == "ABOR":
                 reply("225 No transfer to abort.")
             elif verb == "QUIT":

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use openssl::ssl::{ErrorCode, ShutdownResult, SslStream};
+use openssl::ssl::{ErrorCode, ShutdownResult, ShutdownState, SslStream};
 
 use crate::proto::lines::{CharWidth, LineBuffer};
 
@@ -174,7 +174,7 @@ impl Conn {
     pub fn start_tls(&self, session: Arc<TlsSession>, resume: bool) -> Result<()> {
         self.with_io(|io| {
             let Stream::Plain(tcp) = &io.stream.stream else {
-                return Err(Error::Tls(TlsError::Ssl { message: "Already using TLS".into() }));
+                return Err(Error::Tls(TlsError::other("Already using TLS")));
             };
             let ssl = session.new_ssl(resume).map_err(Error::Tls)?;
             let dup = tcp.try_clone()?;
@@ -276,13 +276,37 @@ impl Conn {
         let io = self.io.lock().unwrap().take().ok_or(Error::Closed)?;
         match io.stream.stream {
             Stream::Plain(tcp) => Ok(std::os::fd::IntoRawFd::into_raw_fd(tcp)),
-            Stream::Tls { .. } => Err(Error::Tls(TlsError::Ssl { message: "cannot detach a TLS socket".into() })),
+            Stream::Tls { .. } => Err(Error::Tls(TlsError::other("cannot detach a TLS socket"))),
         }
     }
 
     /// Closes the socket; later calls fail with `Error::Closed`.
     pub fn close(&self) {
-        self.io.lock().unwrap().take();
+        if let Some(mut io) = self.io.lock().unwrap().take() {
+            keep_session_resumable(&mut io);
+        }
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let Ok(mut guard) = self.io.lock() {
+            if let Some(io) = guard.as_mut() {
+                keep_session_resumable(io);
+            }
+        }
+    }
+}
+
+/// OpenSSL makes a session unresumable when a connection that used it is
+/// freed without a TLS shutdown, which would make the next data connection's
+/// handshake a full one (and servers that require reuse refuse it). A data
+/// socket closed without `unwrap()` is normal FTP practice, so the connection
+/// is marked as shut down before it goes, as CPython's ssl module does.
+fn keep_session_resumable(io: &mut Io) {
+    if let Stream::Tls { ssl, .. } = &mut io.stream.stream {
+        let state = ssl.get_shutdown();
+        ssl.set_shutdown(state | ShutdownState::SENT);
     }
 }
 

@@ -44,8 +44,15 @@ pub enum TlsError {
     CertVerify { code: i64, message: String },
     /// The peer closed the TCP connection in the middle of the TLS protocol.
     Eof,
-    /// Any other OpenSSL failure.
-    Ssl { message: String },
+    /// Any other OpenSSL failure, with Python's names for OpenSSL's library
+    /// and reason codes (`"SSL"`, `"WRONG_VERSION_NUMBER"`) where known.
+    Ssl { message: String, library: Option<String>, reason: Option<String> },
+}
+
+impl TlsError {
+    pub fn other(message: impl Into<String>) -> Self {
+        TlsError::Ssl { message: message.into(), library: None, reason: None }
+    }
 }
 
 impl std::fmt::Display for TlsError {
@@ -55,24 +62,37 @@ impl std::fmt::Display for TlsError {
                 write!(f, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: {message}")
             }
             TlsError::Eof => write!(f, "EOF occurred in violation of protocol"),
-            TlsError::Ssl { message } => write!(f, "{message}"),
+            TlsError::Ssl { message, .. } => write!(f, "{message}"),
         }
+    }
+}
+
+/// Python's short name for an OpenSSL library ("SSL routines" is "SSL").
+fn library_name(lib: &str) -> String {
+    match lib {
+        "SSL routines" => "SSL".into(),
+        "X509 certificate routines" | "X.509 certificate routines" => "X509".into(),
+        "PEM routines" => "PEM".into(),
+        "system library" => "SYS".into(),
+        "asn1 encoding routines" => "ASN1".into(),
+        "BIO routines" => "BIO".into(),
+        "digital envelope routines" => "EVP".into(),
+        other => other.split_whitespace().next().unwrap_or(other).to_uppercase(),
     }
 }
 
 impl TlsError {
     pub fn from_stack(e: &ErrorStack) -> Self {
-        let message = e
-            .errors()
-            .iter()
-            .map(|err| {
-                let reason = err.reason().unwrap_or("unknown error");
-                let code = reason.to_uppercase().replace(' ', "_");
-                format!("[SSL: {code}] {reason}")
-            })
-            .next()
-            .unwrap_or_else(|| "[SSL] unknown error".to_owned());
-        TlsError::Ssl { message }
+        match e.errors().first() {
+            Some(err) => {
+                let reason_text = err.reason().unwrap_or("unknown error");
+                let reason = reason_text.to_uppercase().replace(' ', "_");
+                let library = err.library().map(library_name);
+                let tag = library.as_deref().unwrap_or("SSL");
+                TlsError::Ssl { message: format!("[{tag}: {reason}] {reason_text}"), library, reason: Some(reason) }
+            }
+            None => TlsError::other("[SSL] unknown error"),
+        }
     }
 
     /// Classifies an error from a handshake, read, write or shutdown.
@@ -91,7 +111,7 @@ impl TlsError {
                     TlsError::from_stack(stack)
                 }
             }
-            _ => TlsError::Ssl { message: e.to_string() },
+            _ => TlsError::other(e.to_string()),
         }
     }
 }

@@ -131,11 +131,21 @@ fn ssl_error(py: Python<'_>, e: &TlsError) -> PyErr {
             TlsError::Ssl { .. } => ("SSLError", 1),
         };
         let exc = ssl.getattr(class)?.call1((errno, e.to_string()))?;
-        if let TlsError::CertVerify { code, message } = e {
-            exc.setattr("verify_code", code)?;
-            exc.setattr("verify_message", message)?;
-            exc.setattr("reason", "CERTIFICATE_VERIFY_FAILED")?;
-            exc.setattr("library", "SSL")?;
+        match e {
+            TlsError::CertVerify { code, message } => {
+                exc.setattr("verify_code", code)?;
+                exc.setattr("verify_message", message)?;
+                exc.setattr("reason", "CERTIFICATE_VERIFY_FAILED")?;
+                exc.setattr("library", "SSL")?;
+            }
+            TlsError::Ssl { library, reason, .. } => {
+                exc.setattr("library", library)?;
+                exc.setattr("reason", reason)?;
+            }
+            TlsError::Eof => {
+                exc.setattr("library", "SSL")?;
+                exc.setattr("reason", "UNEXPECTED_EOF_WHILE_READING")?;
+            }
         }
         Ok(PyErr::from_value(exc))
     };

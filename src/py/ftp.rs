@@ -363,12 +363,7 @@ impl Ftp {
             print(py, ("*put urgent*", this.call_method1(intern!(py, "sanitize"), (&line,))?))?;
         }
         this.getattr(intern!(py, "sock"))?.call_method1(intern!(py, "sendall"), (&line, libc::MSG_OOB))?;
-        let resp = hot::getmultiline(this)?;
-        let text: String = resp.extract()?;
-        if !matches!(head(&text, 3), "426" | "225" | "226") {
-            return Err(error_proto(py, &resp));
-        }
-        Ok(resp)
+        abort_reply(this)
     }
 
     /// Send a command and return the response.
@@ -1150,6 +1145,16 @@ fn default_blocksize<'py>(py: Python<'py>, blocksize: Option<Bound<'py, PyAny>>)
 
 fn debugging<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     this.getattr(intern!(this.py(), "debugging"))
+}
+
+/// The reply to ABOR, which must be 426, 225 or 226.
+pub(crate) fn abort_reply<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let resp = hot::getmultiline(this)?;
+    let text: String = resp.extract()?;
+    if !matches!(head(&text, 3), "426" | "225" | "226") {
+        return Err(error_proto(this.py(), &resp));
+    }
+    Ok(resp)
 }
 
 fn expect_2xx(resp: &Bound<'_, PyAny>) -> PyResult<()> {

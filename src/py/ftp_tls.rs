@@ -13,8 +13,8 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use crate::client::tls::TlsSession;
 
 use super::args::Arg;
-use super::errors::{error_proto, to_pyerr};
-use super::ftp::{open_control, open_file, read_welcome, Ftp};
+use super::errors::to_pyerr;
+use super::ftp::{abort_reply, open_control, open_file, read_welcome, Ftp};
 use super::socket::Socket;
 use super::tls_config;
 
@@ -390,12 +390,7 @@ impl FtpTls {
         let py = slf.py();
         let this = slf.as_any();
         this.getattr(intern!(py, "sock"))?.call_method1(intern!(py, "sendall"), (PyBytes::new(py, b"ABOR\r\n"),))?;
-        let resp = this.call_method0(intern!(py, "getmultiline"))?;
-        let text: String = resp.extract()?;
-        if !matches!(crate::proto::reply::head(&text, 3), "426" | "225" | "226") {
-            return Err(error_proto(py, &resp));
-        }
-        Ok(resp)
+        abort_reply(this)
     }
 }
 

@@ -52,10 +52,19 @@ impl Socket {
     /// Starts TLS and completes the handshake, with the GIL released.
     pub fn start_tls(&self, py: Python<'_>, session: Arc<TlsSession>, resume: bool) -> PyResult<()> {
         self.conn.start_tls(session, resume).map_err(|e| to_pyerr(py, e))?;
-        self.was_tls.store(true, Ordering::SeqCst);
         let deadline = self.conn.deadline();
         let conn = &self.conn;
-        block_on(py, || conn.handshake(deadline))
+        match block_on(py, || conn.handshake(deadline)) {
+            Ok(()) => {
+                self.was_tls.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+            Err(e) => {
+                // As with ssl.wrap_socket, a failed handshake leaves no usable socket.
+                self.conn.close();
+                Err(e)
+            }
+        }
     }
 
     /// Sends all of `data` with the GIL released.
