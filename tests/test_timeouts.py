@@ -137,3 +137,14 @@ def test_connect_by_name_tries_every_address(lib, ftpd):
         assert ftp.host == "localhost"
     finally:
         ftp.close()
+
+
+@pytest.mark.parametrize("value", [float("inf"), 1e300, 1e12])
+def test_out_of_range_timeout_is_overflow_error(lib, ftpd, value):
+    # As socket.settimeout does; never a panic.
+    ftp = lib.FTP(timeout=value)
+    try:
+        with pytest.raises(OverflowError):
+            ftp.connect(ftpd.host, ftpd.port)
+    finally:
+        ftp.close()

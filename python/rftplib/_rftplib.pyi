@@ -1,44 +1,95 @@
 """Type stub for ``rftplib._rftplib``, the compiled core of rftplib.
 
-Everything here is re-exported by ``rftplib`` under the same names as in
+The public names are re-exported by ``rftplib`` under the same names as in
 CPython's ``ftplib``; the exceptions, ``FTP`` and ``FTP_TLS`` report
-``__module__ == 'rftplib'``. Behaviour follows CPython 3.13's ftplib, including
-its quirks, unless a docstring says otherwise.
+``__module__ == 'rftplib'``. ``Socket``, ``ControlFile`` and
+``ListeningSocket`` are the native objects that ``FTP`` hands out where
+ftplib would hand out sockets and socket files. Behaviour follows CPython
+3.13's ftplib, including its quirks, unless a docstring says otherwise.
+
+``python -m mypy.stubtest rftplib._rftplib`` checks this file against the
+compiled module (``tests/test_stub.py``).
 """
 
+import ftplib
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from io import BufferedReader, BufferedRWPair, BufferedWriter, IOBase, TextIOWrapper
-from socket import AddressFamily, SocketIO
-from ssl import SSLContext
-from typing import Any, Literal, TextIO, overload
+from socket import AddressFamily, SocketIO, SocketKind
+from ssl import SSLContext, SSLSocket
+from typing import Any, Final, Literal, TypeVar, overload
 
-from _typeshed import ReadableBuffer, SupportsRead, SupportsReadline, WriteableBuffer
-from typing_extensions import Self, TypeAlias
+from _typeshed import (
+    ReadableBuffer,
+    StrPath,
+    SupportsRead,
+    SupportsReadline,
+    WriteableBuffer,
+)
+from typing_extensions import Self, TypeAlias, final
 
-# What getsockname()/getpeername() return: (host, port) for IPv4,
+_T = TypeVar("_T")
+
+# FTP's instances carry a __dict__ and __weakref__ slot of their own. From
+# Python 3.12 that alone makes it a disjoint base (PEP 800): `class C(FTP, int)`
+# raises "instance lay-out conflict"; before 3.12 CPython allowed it.
+if sys.version_info >= (3, 12):
+    from typing_extensions import disjoint_base as _disjoint_base_from_312
+else:
+    def _disjoint_base_from_312(cls: _T) -> _T:
+        """No-op: before Python 3.12 the class is not a disjoint base."""
+
+# What getsockname()/getpeername()/accept() give: (host, port) for IPv4,
 # (host, port, flowinfo, scope_id) for IPv6, as for socket.socket.
 _Address: TypeAlias = tuple[Any, ...]
 
-__version__: str
-FTP_PORT: int
-MAXLINE: int
-MSG_OOB: int
-CRLF: str
-B_CRLF: bytes
+__all__ = [
+    "B_CRLF",
+    "CRLF",
+    "FTP",
+    "FTP_PORT",
+    "FTP_TLS",
+    "MAXLINE",
+    "MSG_OOB",
+    "ControlFile",
+    "Error",
+    "ListeningSocket",
+    "Socket",
+    "__version__",
+    "_parse_mlsd_line",
+    "error_perm",
+    "error_proto",
+    "error_reply",
+    "error_temp",
+    "parse150",
+    "parse227",
+    "parse229",
+    "parse257",
+]
 
-class Error(Exception):
-    """Base class of the four FTP errors below; not itself in ``__all__``."""
+__version__: Final[str]
+FTP_PORT: Final = 21
+MAXLINE: Final = 8192
+MSG_OOB: Final = 1
+CRLF: Final = "\r\n"
+B_CRLF: Final = b"\r\n"
 
-class error_reply(Error):
+# The exceptions also derive from the standard library's, so an
+# ``except ftplib.error_perm`` clause catches rftplib's error_perm too.
+
+class Error(ftplib.Error):
+    """Base class of the four FTP errors below; not itself in ``rftplib.__all__``."""
+
+class error_reply(Error, ftplib.error_reply):
     """An unexpected reply: 1xx or 3xx where 2xx was needed, and similar."""
 
-class error_temp(Error):
+class error_temp(Error, ftplib.error_temp):
     """A 4xx reply (temporary failure). The argument is the full reply text."""
 
-class error_perm(Error):
+class error_perm(Error, ftplib.error_perm):
     """A 5xx reply (permanent failure). The argument is the full reply text."""
 
-class error_proto(Error):
+class error_proto(Error, ftplib.error_proto):
     """A reply whose first character is not 1-5, or a malformed 227/229 reply."""
 
 def parse150(resp: str) -> int | None:
@@ -69,92 +120,82 @@ def parse257(resp: str) -> str:
     Raises error_reply if *resp* does not start with '257'.
     """
 
-class ControlSocket:
-    """The control connection, ``FTP.sock``: a TCP stream, TLS after ``auth()``."""
+def _parse_mlsd_line(line: str) -> tuple[str, dict[str, str]]:
+    """Split one MLSD line into ``(name, facts)`` exactly as ftplib's ``mlsd`` does.
 
-    @property
-    def family(self) -> AddressFamily:
-        """The address family of the connection (AF_INET or AF_INET6)."""
+    Fact names are lowercased; the name is everything after the first space.
+    """
 
-    @property
-    def context(self) -> SSLContext | None:
-        """The SSLContext securing the connection, or None while in cleartext."""
+@final
+class Socket:
+    """A connected TCP socket owned by the Rust engine.
 
-    def getsockname(self) -> _Address:
-        """Return the local address, as ``socket.socket.getsockname``."""
-
-    def getpeername(self) -> _Address:
-        """Return the server's address, as ``socket.socket.getpeername``."""
-
-    def gettimeout(self) -> float | None:
-        """Return the timeout in seconds, or None if blocking."""
-
-    def settimeout(self, value: float | None, /) -> None:
-        """Set the timeout in seconds for blocking operations; None blocks forever."""
-
-    def fileno(self) -> int:
-        """Return the socket's file descriptor, or -1 once closed."""
-
-    def sendall(self, data: ReadableBuffer, flags: int = 0, /) -> None:
-        """Send all of *data*; *flags* as for ``socket.send`` (``FTP.abort`` uses MSG_OOB)."""
-
-    def version(self) -> str | None:
-        """Return the negotiated TLS version, e.g. 'TLSv1.3', or None without TLS."""
-
-    def cipher(self) -> tuple[str, str, int] | None:
-        """Return ``(name, protocol, secret_bits)`` of the cipher in use, or None without TLS."""
-
-    def unwrap(self) -> ControlSocket:
-        """Shut TLS down (close_notify) and return this same object, now in cleartext.
-
-        Used by ``FTP_TLS.ccc``. Raises ValueError if the connection is not using TLS,
-        as ``ssl.SSLSocket.unwrap`` does after a first unwrap.
-        """
-
-    def close(self) -> None:
-        """Close the connection. Safe to call more than once."""
-
-class DataSocket:
-    """A data connection, as returned by ``FTP.transfercmd``/``ntransfercmd``.
-
-    It stands in for the ``socket.socket`` (or ``ssl.SSLSocket`` under
-    ``FTP_TLS.prot_p``) that ftplib returns, and supports the same calls.
+    It is ``FTP.sock`` (the control connection) and every data connection that
+    ``FTP.transfercmd``/``ntransfercmd`` or ``ListeningSocket.accept`` returns,
+    standing in for the ``socket.socket`` (or ``ssl.SSLSocket``) that ftplib
+    uses, with the parts of that API FTP code calls. Blocking calls release
+    the GIL. It cannot be created or subclassed from Python.
     """
 
     _io_refs: int
     """Number of open ``makefile`` streams; the socket really closes when it drops to 0."""
 
+    # Read-only, and not type[Self] as object.__class__ is: hence the ignores.
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Socket] | type[SSLSocket]:  # type: ignore[override]
+        """``ssl.SSLSocket`` once TLS was started on the connection, else ``Socket``.
+
+        So that ``isinstance(sock, ssl.SSLSocket)`` checks written for ftplib keep
+        working; ``type(sock)`` is always ``Socket``.
+        """
+
     @property
     def family(self) -> AddressFamily:
         """The address family of the connection (AF_INET or AF_INET6)."""
 
     @property
-    def context(self) -> SSLContext | None:
-        """The SSLContext securing the connection, or None in cleartext."""
+    def type(self) -> SocketKind:
+        """Always ``socket.SOCK_STREAM``."""
 
     @property
-    def session_reused(self) -> bool:
-        """Whether the TLS handshake resumed the control connection's session."""
+    def proto(self) -> int:
+        """Always ``IPPROTO_TCP``."""
+
+    @property
+    def session_reused(self) -> bool | None:
+        """Whether the TLS handshake resumed an earlier session, or None without TLS.
+
+        For a data connection the session resumed is the control connection's.
+        """
 
     def __enter__(self) -> Self:
         """Return self."""
 
-    def __exit__(self, *args: object) -> None:
-        """Close the connection."""
+    def __exit__(self, *_args: object) -> None:
+        """Close the socket (as ``close()``)."""
 
-    def recv(self, bufsize: int, flags: int = 0, /) -> bytes:
-        """Receive at most *bufsize* bytes; ``b''`` means the server closed the connection."""
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        """Receive at most *bufsize* bytes; ``b''`` means the peer closed the connection.
+
+        *flags* is accepted and ignored.
+        """
 
     def recv_into(
         self, buffer: WriteableBuffer, nbytes: int = 0, flags: int = 0
     ) -> int:
-        """Receive into *buffer* (at most *nbytes* bytes, 0 meaning its length); return the count."""
+        """Receive into *buffer* (at most *nbytes* bytes, 0 meaning its length); return the count.
 
-    def send(self, data: ReadableBuffer, flags: int = 0, /) -> int:
-        """Send some of *data* and return the number of bytes sent."""
+        *flags* is accepted and ignored.
+        """
 
-    def sendall(self, data: ReadableBuffer, flags: int = 0, /) -> None:
-        """Send all of *data*."""
+    def send(self, data: ReadableBuffer, flags: int = 0) -> int:
+        """Send some of *data* and return the number of bytes sent.
+
+        With ``MSG_OOB`` in *flags* the data is sent as urgent data.
+        """
+
+    def sendall(self, data: ReadableBuffer, flags: int = 0) -> None:
+        """Send all of *data*; *flags* as for ``send`` (``FTP.abort`` uses MSG_OOB)."""
 
     @overload
     def makefile(
@@ -168,7 +209,7 @@ class DataSocket:
         errors: str | None = None,
         newline: str | None = None,
     ) -> SocketIO:
-        """Return a file object reading from or writing to the connection."""
+        """Return an unbuffered binary stream over the socket."""
 
     @overload
     def makefile(
@@ -180,7 +221,7 @@ class DataSocket:
         errors: str | None = None,
         newline: str | None = None,
     ) -> BufferedRWPair:
-        """Return a file object reading from or writing to the connection."""
+        """Return a buffered binary stream reading from and writing to the socket."""
 
     @overload
     def makefile(
@@ -192,7 +233,7 @@ class DataSocket:
         errors: str | None = None,
         newline: str | None = None,
     ) -> BufferedReader:
-        """Return a file object reading from or writing to the connection."""
+        """Return a buffered binary stream reading from the socket."""
 
     @overload
     def makefile(
@@ -204,7 +245,7 @@ class DataSocket:
         errors: str | None = None,
         newline: str | None = None,
     ) -> BufferedWriter:
-        """Return a file object reading from or writing to the connection."""
+        """Return a buffered binary stream writing to the socket."""
 
     @overload
     def makefile(
@@ -218,7 +259,7 @@ class DataSocket:
         errors: str | None = None,
         newline: str | None = None,
     ) -> IOBase:
-        """Return a file object reading from or writing to the connection."""
+        """Return a binary stream over the socket."""
 
     @overload
     def makefile(
@@ -240,33 +281,84 @@ class DataSocket:
     def _decref_socketios(self) -> None:
         """Called by each ``makefile`` stream as it closes (see ``rftplib._sockfile``)."""
 
+    def close(self) -> None:
+        """Close the socket, or only mark it closed while ``makefile`` streams are open.
+
+        Safe to call more than once.
+        """
+
+    def shutdown(self, how: int) -> None:
+        """Shut down reading, writing or both (``socket.SHUT_RD``/``SHUT_WR``/``SHUT_RDWR``)."""
+
     def fileno(self) -> int:
         """Return the socket's file descriptor, or -1 once closed."""
+
+    def detach(self) -> int:
+        """Close the socket object without closing its descriptor, and return the descriptor."""
+
+    def getsockopt(self, level: int, optname: int, buflen: None = None) -> int:
+        """Return the value of an integer socket option.
+
+        A *buflen* other than None raises NotImplementedError.
+        """
 
     def getsockname(self) -> _Address:
         """Return the local address, as ``socket.socket.getsockname``."""
 
     def getpeername(self) -> _Address:
-        """Return the server's address, as ``socket.socket.getpeername``."""
+        """Return the peer's address, as ``socket.socket.getpeername``."""
 
     def gettimeout(self) -> float | None:
         """Return the timeout in seconds, or None if blocking."""
 
-    def settimeout(self, value: float | None, /) -> None:
+    def settimeout(self, value: float | None) -> None:
         """Set the timeout in seconds for blocking operations; None blocks forever."""
 
-    def unwrap(self) -> DataSocket:
-        """Shut TLS down (close_notify) and return this same object, now in cleartext.
+    def setblocking(self, flag: bool) -> None:
+        """Blocking (timeout None) if *flag* is true, else non-blocking (timeout 0.0)."""
 
-        ftplib's ``retr*``/``stor*`` call it before closing a TLS data connection.
-        Raises ValueError if the connection is not using TLS.
+    def unwrap(self) -> Socket:
+        """Shut TLS down (close_notify both ways) and return this same object, now in cleartext.
+
+        Used by ``FTP_TLS.ccc`` and by ftplib's ``retr*``/``stor*`` before
+        closing a TLS data connection. Raises ValueError without TLS.
+        """
+
+    def version(self) -> str | None:
+        """Return the negotiated TLS version, e.g. 'TLSv1.3', or None without TLS."""
+
+    def cipher(self) -> tuple[str, str, int] | None:
+        """Return ``(name, protocol, secret_bits)`` of the cipher in use, or None without TLS."""
+
+@final
+class ControlFile:
+    """``FTP.file``: the control connection read as text, line by line.
+
+    Lines are decoded with the FTP object's ``encoding`` and read with
+    universal newlines, like ``sock.makefile('r', encoding=...)``. It cannot
+    be created or subclassed from Python.
+    """
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` was called."""
+
+    def readline(self, size: int = ...) -> str:
+        """Return one line, its line end included, of at most *size* characters if *size* >= 0.
+
+        *size* defaults to -1 (no limit). Returns '' at end of file; raises
+        ValueError once closed.
         """
 
     def close(self) -> None:
-        """Close the connection, or only mark it closed while ``makefile`` streams are open."""
+        """Mark the file closed; the connection itself stays open."""
 
+@final
 class ListeningSocket:
-    """The listening socket returned by ``FTP.makeport`` (active mode)."""
+    """The listening socket of an active-mode transfer, returned by ``FTP.makeport``.
+
+    It cannot be created or subclassed from Python.
+    """
 
     @property
     def family(self) -> AddressFamily:
@@ -275,10 +367,10 @@ class ListeningSocket:
     def __enter__(self) -> Self:
         """Return self."""
 
-    def __exit__(self, *args: object) -> None:
+    def __exit__(self, *_args: object) -> None:
         """Close the socket."""
 
-    def accept(self) -> tuple[DataSocket, _Address]:
+    def accept(self) -> tuple[Socket, _Address]:
         """Wait for the server's data connection; return ``(connection, address)``."""
 
     def getsockname(self) -> _Address:
@@ -287,7 +379,7 @@ class ListeningSocket:
     def gettimeout(self) -> float | None:
         """Return the timeout in seconds, or None if blocking."""
 
-    def settimeout(self, value: float | None, /) -> None:
+    def settimeout(self, value: float | None) -> None:
         """Set the timeout in seconds for ``accept``; None blocks forever."""
 
     def fileno(self) -> int:
@@ -296,6 +388,7 @@ class ListeningSocket:
     def close(self) -> None:
         """Stop listening. Safe to call more than once."""
 
+@_disjoint_base_from_312
 class FTP:
     """An FTP client, a drop-in replacement for ``ftplib.FTP``.
 
@@ -307,8 +400,8 @@ class FTP:
     host: str
     port: int
     maxline: int
-    sock: ControlSocket | None
-    file: TextIO | None
+    sock: Socket | None
+    file: ControlFile | None
     welcome: str | None
     passiveserver: bool | int
     trust_server_pasv_ipv4_address: bool
@@ -339,7 +432,7 @@ class FTP:
     def __enter__(self) -> Self:
         """Return self."""
 
-    def __exit__(self, *args: object) -> None:
+    def __exit__(self, *_args: object) -> None:
         """``quit()`` if connected, ignoring OSError/EOFError, then ``close()``.
 
         An FTP error from QUIT propagates, after the connection is closed.
@@ -420,13 +513,13 @@ class FTP:
 
     def ntransfercmd(
         self, cmd: str, rest: int | str | None = None
-    ) -> tuple[DataSocket, int | None]:
+    ) -> tuple[Socket, int | None]:
         """Open a data connection, send REST *rest* if given, then *cmd*.
 
         Returns the connection and the size from a 150 reply, or None.
         """
 
-    def transfercmd(self, cmd: str, rest: int | str | None = None) -> DataSocket:
+    def transfercmd(self, cmd: str, rest: int | str | None = None) -> Socket:
         """Like ``ntransfercmd`` but return only the data connection."""
 
     def login(self, user: str = "", passwd: str = "", acct: str = "") -> str:
@@ -527,25 +620,74 @@ class FTP_TLS(FTP):
 
     ``login()`` secures the control connection first; ``prot_p()`` secures
     the data connections too. The default context does not verify certificates,
-    as ftplib's does not.
+    as ftplib's does not. Every data connection resumes the control
+    connection's TLS session; ``implicit=True`` starts TLS with the connection
+    (implicit FTPS, port 990). ``client_certfile``/``client_keyfile`` name a
+    client certificate chain and its key (PEM files).
     """
 
+    ssl_version: int
     context: SSLContext
     _prot_p: bool
 
-    def __init__(
+    if sys.version_info >= (3, 12):
+        def __init__(
+            self,
+            host: str = "",
+            user: str = "",
+            passwd: str = "",
+            acct: str = "",
+            *,
+            context: SSLContext | None = None,
+            timeout: float | None = ...,
+            source_address: tuple[str, int] | None = None,
+            encoding: str = "utf-8",
+            implicit: bool = False,
+            client_certfile: StrPath | None = None,
+            client_keyfile: StrPath | None = None,
+        ) -> None:
+            """Store *context* (default: ``ssl._create_stdlib_context()``) and the
+            client certificate, then as ``FTP.__init__``.
+
+            With *implicit* the default port is 990.
+            """
+    else:
+        keyfile: str | None
+        certfile: str | None
+        def __init__(
+            self,
+            host: str = "",
+            user: str = "",
+            passwd: str = "",
+            acct: str = "",
+            keyfile: str | None = None,
+            certfile: str | None = None,
+            context: SSLContext | None = None,
+            timeout: float | None = ...,
+            source_address: tuple[str, int] | None = None,
+            *,
+            encoding: str = "utf-8",
+            implicit: bool = False,
+            client_certfile: StrPath | None = None,
+            client_keyfile: StrPath | None = None,
+        ) -> None:
+            """Store *context* (default: ``ssl._create_stdlib_context()``) and the
+            client certificate, then as ``FTP.__init__``.
+
+            With *implicit* the default port is 990. *keyfile*/*certfile* are
+            ftplib's deprecated way to give a client certificate (they warn, and
+            exclude *context*); ``client_certfile``/``client_keyfile`` take
+            precedence over them.
+            """
+
+    def connect(
         self,
         host: str = "",
-        user: str = "",
-        passwd: str = "",
-        acct: str = "",
-        *,
-        context: SSLContext | None = None,
-        timeout: float | None = ...,
+        port: int = 0,
+        timeout: float | None = -999,
         source_address: tuple[str, int] | None = None,
-        encoding: str = "utf-8",
-    ) -> None:
-        """Store *context* (default: ``ssl._create_stdlib_context()``), then as ``FTP.__init__``."""
+    ) -> str:
+        """As ``FTP.connect``; with implicit FTPS, TLS starts before the greeting."""
 
     def login(
         self, user: str = "", passwd: str = "", acct: str = "", secure: bool = True
@@ -572,8 +714,11 @@ class FTP_TLS(FTP):
 
     def ntransfercmd(
         self, cmd: str, rest: int | str | None = None
-    ) -> tuple[DataSocket, int | None]:
-        """As ``FTP.ntransfercmd``, then a TLS handshake on the data connection after ``prot_p()``."""
+    ) -> tuple[Socket, int | None]:
+        """As ``FTP.ntransfercmd``, then a TLS handshake on the data connection after ``prot_p()``.
+
+        The handshake resumes the control connection's TLS session.
+        """
 
     def abort(self) -> str:
         """As ``FTP.abort``, but ABOR is sent as ordinary data (TLS has no urgent data)."""

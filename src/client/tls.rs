@@ -169,6 +169,9 @@ fn build_context(cfg: &TlsConfig, latest: Arc<Mutex<Option<SslSession>>>) -> Res
     // A TCP close without close_notify reads as EOF, as with Python's
     // suppress_ragged_eofs=True.
     b.set_options(SslOptions::IGNORE_UNEXPECTED_EOF);
+    // Read whole socket buffers rather than one TLS record header and body
+    // at a time: fewer system calls per GiB.
+    b.set_read_ahead(true);
     b.set_verify(if cfg.verify { SslVerifyMode::PEER } else { SslVerifyMode::NONE });
     let mut store = X509StoreBuilder::new()?;
     for der in &cfg.ca_der {

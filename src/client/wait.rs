@@ -23,7 +23,8 @@ pub struct Deadline(Option<Instant>);
 
 impl Deadline {
     pub fn after(timeout: Option<Duration>) -> Self {
-        Deadline(timeout.map(|t| Instant::now() + t))
+        // A timeout too large to add to the clock never expires.
+        Deadline(timeout.and_then(|t| Instant::now().checked_add(t)))
     }
 
     pub fn never() -> Self {

@@ -48,6 +48,10 @@ pub fn timeout_value(obj: &Bound<'_, PyAny>) -> PyResult<Option<Duration>> {
     if secs < 0.0 {
         return Err(PyValueError::new_err("Timeout value out of range"));
     }
+    // Python keeps timeouts as 64-bit nanoseconds and refuses larger ones.
+    if secs * 1e9 >= i64::MAX as f64 {
+        return Err(pyo3::exceptions::PyOverflowError::new_err("timestamp out of range for platform time_t"));
+    }
     Ok(Some(Duration::from_secs_f64(secs)))
 }
 
