@@ -148,6 +148,45 @@ def test_one_client_shared_by_threads_in_turn(lib, ftp):
         assert list(pool.map(work, names)) == [sha256(CONTENT[n]) for n in names]
 
 
+def test_one_client_used_by_two_threads_at_once_never_crashes(lib, ftpd):
+    # Misuse, but it must stay safe: replies may go to the wrong thread (as
+    # with ftplib), yet nothing crashes or panics, every failure is one of
+    # all_errors, and a download reported complete has exactly the file's bytes.
+    ftp = connect(lib, ftpd, timeout=3)
+    outcomes = []
+
+    def downloads():
+        for _ in range(15):
+            chunks = []
+            try:
+                resp = ftp.retrbinary("RETR medium.bin", chunks.append)
+            except lib.all_errors as e:
+                outcomes.append(type(e))
+            else:
+                outcomes.append(resp)
+                if resp.startswith("226"):
+                    assert sha256(b"".join(chunks)) == sha256(CONTENT["medium.bin"])
+
+    def noops():
+        for _ in range(150):
+            try:
+                outcomes.append(ftp.sendcmd("NOOP"))
+            except lib.all_errors as e:
+                outcomes.append(type(e))
+
+    threads = [threading.Thread(target=downloads), threading.Thread(target=noops)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=90)
+        assert not any(t.is_alive() for t in threads)
+    finally:
+        ftp.close()
+    assert len(outcomes) == 165
+    assert all(isinstance(o, str) or issubclass(o, lib.all_errors) for o in outcomes)
+
+
 # -- exceptions raised by callbacks --------------------------------------------------
 
 
