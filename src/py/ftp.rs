@@ -20,15 +20,13 @@ use crate::proto::reply::{classify, head, ReplyAssembler, ReplyClass};
 use crate::proto::{command, reply};
 
 use super::args::{default_timeout_sentinel, is_default_timeout, Arg};
+use super::dispatch::hot;
 use super::errors::{self, error, error_perm, error_proto, error_reply, error_temp};
 use super::functions::{parse150_impl, parse227_impl, parse229_impl, parse257_impl};
 use super::socket::{bytes_of, create_connection, ControlFile, ListeningSocket, Socket};
 use super::text::{encode, Codec};
+use super::transfer::{recv_all_native, retr_lines_loop, RECV_BUFFER};
 use super::wait::block_on;
-
-/// How much a fast-path download reads from the socket at once; the callback
-/// still gets chunks of at most `blocksize` bytes.
-const RECV_BUFFER: usize = 256 * 1024;
 
 static AUDIT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PRINT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -39,7 +37,7 @@ fn audit<'py, A: pyo3::call::PyCallArgs<'py>>(py: Python<'py>, args: A) -> PyRes
     Ok(())
 }
 
-fn print<'py, A: pyo3::call::PyCallArgs<'py>>(py: Python<'py>, args: A) -> PyResult<()> {
+pub(crate) fn print<'py, A: pyo3::call::PyCallArgs<'py>>(py: Python<'py>, args: A) -> PyResult<()> {
     let f = PRINT.get_or_try_init(py, || Ok::<_, PyErr>(py.import("builtins")?.getattr("print")?.unbind()))?;
     f.bind(py).call1(args)?;
     Ok(())
@@ -244,7 +242,7 @@ impl Ftp {
     }
 
     /// Internal: send one line to the server, appending CRLF.
-    fn putline(slf: &Bound<'_, Self>, line: &Bound<'_, PyAny>) -> PyResult<()> {
+    pub(crate) fn putline(slf: &Bound<'_, Self>, line: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
         let this = slf.as_any();
         let text = line.cast::<PyString>().map_err(|_| {
@@ -268,7 +266,7 @@ impl Ftp {
     }
 
     /// Internal: send one command to the server (through putline()).
-    fn putcmd(slf: &Bound<'_, Self>, line: &Bound<'_, PyAny>) -> PyResult<()> {
+    pub(crate) fn putcmd(slf: &Bound<'_, Self>, line: &Bound<'_, PyAny>) -> PyResult<()> {
         let py = slf.py();
         let this = slf.as_any();
         if debugging(this)?.is_truthy()? {
@@ -280,7 +278,7 @@ impl Ftp {
 
     /// Internal: return one line from the server, stripping CRLF.
     /// Raise EOFError if the connection is closed.
-    fn getline<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn getline<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
         let maxline = this.getattr(intern!(py, "maxline"))?;
@@ -312,7 +310,7 @@ impl Ftp {
     /// consist of multiple lines. Return a single string with no
     /// trailing CRLF. If the response consists of multiple lines,
     /// these are separated by '\n' characters in the string.
-    fn getmultiline<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn getmultiline<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
         let mut assembler = ReplyAssembler::new();
@@ -327,7 +325,7 @@ impl Ftp {
 
     /// Internal: get a response from the server.
     /// Raise various errors if the response indicates an error.
-    fn getresp<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn getresp<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
         let resp = hot::getmultiline(this)?;
@@ -345,7 +343,7 @@ impl Ftp {
     }
 
     /// Expect a response beginning with '2'.
-    fn voidresp<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn voidresp<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let resp = hot::getresp(slf.as_any())?;
         expect_2xx(&resp)?;
         Ok(resp)
@@ -367,13 +365,13 @@ impl Ftp {
     }
 
     /// Send a command and return the response.
-    fn sendcmd<'py>(slf: &Bound<'py, Self>, cmd: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn sendcmd<'py>(slf: &Bound<'py, Self>, cmd: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         hot::putcmd(slf.as_any(), cmd)?;
         hot::getresp(slf.as_any())
     }
 
     /// Send a command and expect a response beginning with '2'.
-    fn voidcmd<'py>(slf: &Bound<'py, Self>, cmd: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn voidcmd<'py>(slf: &Bound<'py, Self>, cmd: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         hot::putcmd(slf.as_any(), cmd)?;
         hot::voidresp(slf.as_any())
     }
@@ -422,7 +420,7 @@ impl Ftp {
     }
 
     /// Internal: Does the PASV or EPSV handshake -> (address, port)
-    fn makepasv<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+    pub(crate) fn makepasv<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
         let py = slf.py();
         let this = slf.as_any();
         let af = this.getattr(intern!(py, "af"))?;
@@ -514,7 +512,7 @@ impl Ftp {
 
     /// Like ntransfercmd() but returns only the socket.
     #[pyo3(signature = (cmd, rest=None))]
-    fn transfercmd<'py>(
+    pub(crate) fn transfercmd<'py>(
         slf: &Bound<'py, Self>,
         cmd: &Bound<'py, PyAny>,
         rest: Option<Bound<'py, PyAny>>,
@@ -955,105 +953,6 @@ impl Ftp {
     }
 }
 
-/// `self` when the method `name` is rftplib's own for this object (its class
-/// is `FTP` or `FTP_TLS` and the instance does not shadow the method), so
-/// that the call can skip Python's method lookup; `None` when a subclass or
-/// the instance may override it and the call must go through Python.
-fn native<'a, 'py>(this: &'a Bound<'py, PyAny>, name: &Bound<'py, PyString>) -> Option<&'a Bound<'py, Ftp>> {
-    let py = this.py();
-    let ty = this.get_type();
-    let ours = if ty.is(py.get_type::<Ftp>()) {
-        true
-    } else if ty.is(py.get_type::<super::ftp_tls::FtpTls>()) {
-        // FTP_TLS's own overrides must run.
-        !super::ftp_tls::OVERRIDES.contains(&name.to_cow().ok()?.as_ref())
-    } else {
-        false
-    };
-    if !ours {
-        return None;
-    }
-    let shadowed = match this.getattr(intern!(py, "__dict__")) {
-        Ok(d) => d.cast::<pyo3::types::PyDict>().map(|d| d.contains(name).unwrap_or(true)).unwrap_or(true),
-        Err(_) => true,
-    };
-    if shadowed {
-        None
-    } else {
-        this.cast::<Ftp>().ok()
-    }
-}
-
-fn arg<'py, A: IntoPyObject<'py>>(py: Python<'py>, a: A) -> PyResult<Bound<'py, PyAny>> {
-    use pyo3::BoundObject;
-    a.into_pyobject(py).map(|b| b.into_any().into_bound()).map_err(Into::into)
-}
-
-/// `self.<name>(arg)` for the methods on the hot path of every command.
-macro_rules! hot_call {
-    ($fn_name:ident, $method:literal, one) => {
-        pub(super) fn $fn_name<'py, A: IntoPyObject<'py>>(
-            this: &Bound<'py, PyAny>,
-            a: A,
-        ) -> PyResult<Bound<'py, PyAny>> {
-            let py = this.py();
-            let a = arg(py, a)?;
-            match native(this, intern!(py, $method)) {
-                Some(f) => Ftp::$fn_name(f, &a).map(|r| r.into_any()),
-                None => this.call_method1(intern!(py, $method), (a,)),
-            }
-        }
-    };
-    ($fn_name:ident, $method:literal, unit) => {
-        pub(super) fn $fn_name<'py, A: IntoPyObject<'py>>(this: &Bound<'py, PyAny>, a: A) -> PyResult<()> {
-            let py = this.py();
-            let a = arg(py, a)?;
-            match native(this, intern!(py, $method)) {
-                Some(f) => Ftp::$fn_name(f, &a),
-                None => this.call_method1(intern!(py, $method), (a,)).map(drop),
-            }
-        }
-    };
-    ($fn_name:ident, $method:literal, none) => {
-        pub(super) fn $fn_name<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-            let py = this.py();
-            match native(this, intern!(py, $method)) {
-                Some(f) => Ftp::$fn_name(f).map(|r| r.into_any()),
-                None => this.call_method0(intern!(py, $method)),
-            }
-        }
-    };
-}
-
-mod hot {
-    use super::*;
-    hot_call!(putline, "putline", unit);
-    hot_call!(putcmd, "putcmd", unit);
-    hot_call!(sendcmd, "sendcmd", one);
-    hot_call!(voidcmd, "voidcmd", one);
-    hot_call!(getline, "getline", none);
-    hot_call!(getmultiline, "getmultiline", none);
-    hot_call!(getresp, "getresp", none);
-    hot_call!(voidresp, "voidresp", none);
-    hot_call!(makepasv, "makepasv", none);
-
-    /// `self.transfercmd(cmd, rest)`.
-    pub(super) fn transfercmd<'py>(
-        this: &Bound<'py, PyAny>,
-        cmd: &Bound<'py, PyAny>,
-        rest: Option<Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let py = this.py();
-        match native(this, intern!(py, "transfercmd")) {
-            Some(f) => match native(this, intern!(py, "ntransfercmd")) {
-                Some(f) => Ftp::ntransfercmd(f, cmd, rest)?.get_item(0),
-                None => Ftp::transfercmd(f, cmd, rest),
-            },
-            None => this.call_method1(intern!(py, "transfercmd"), (cmd, rest)),
-        }
-    }
-}
-
 /// The first half of `connect`: settings, audit event, socket and `af`.
 pub(crate) fn open_control<'py>(
     this: &Bound<'py, PyAny>,
@@ -1143,7 +1042,7 @@ fn default_blocksize<'py>(py: Python<'py>, blocksize: Option<Bound<'py, PyAny>>)
     }
 }
 
-fn debugging<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn debugging<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     this.getattr(intern!(this.py(), "debugging"))
 }
 
@@ -1173,73 +1072,6 @@ fn dirname_of<'py>(resp: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         return Ok(PyString::new(resp.py(), "").into_any());
     }
     parse257_impl(resp)
-}
-
-/// The body of `retrlines`, whatever reads the lines.
-fn retr_lines_loop<'py>(
-    this: &Bound<'py, PyAny>,
-    maxline: &Bound<'py, PyAny>,
-    callback: &Bound<'py, PyAny>,
-    mut read: impl FnMut() -> PyResult<Bound<'py, PyAny>>,
-) -> PyResult<()> {
-    let py = this.py();
-    loop {
-        let line = read()?;
-        if maxline.lt(line.len()?)? {
-            return Err(error(py, format!("got more than {} bytes", maxline.str()?)));
-        }
-        if debugging(this)?.gt(2)? {
-            print(py, ("*retr*", line.repr()?))?;
-        }
-        if !line.is_truthy()? {
-            return Ok(());
-        }
-        let text = line.cast::<PyString>()?.to_cow()?;
-        let stripped = text.strip_suffix("\r\n").or_else(|| text.strip_suffix('\n')).unwrap_or(&text);
-        if stripped.len() == text.len() {
-            callback.call1((line,))?;
-        } else {
-            callback.call1((PyString::new(py, stripped),))?;
-        }
-        py.check_signals()?;
-    }
-}
-
-/// `retrbinary`'s loop on an engine socket: large reads with the GIL
-/// released, handed to the callback in chunks of at most `blocksize`.
-fn recv_all_native(py: Python<'_>, sock: &Socket, callback: &Bound<'_, PyAny>, blocksize: isize) -> PyResult<()> {
-    if blocksize < 0 {
-        return Err(PyValueError::new_err("negative buffersize in recv"));
-    }
-    if blocksize == 0 {
-        // ftplib's recv(0) returns b'' at once, which ends the loop.
-        return Ok(());
-    }
-    let blocksize = blocksize as usize;
-    let size = blocksize.max(RECV_BUFFER);
-    // One receive buffer per thread, kept between transfers: a fresh large
-    // allocation per file would cost mmap, munmap and page faults every time.
-    // A callback that starts another download on the same thread gets its own.
-    let mut buf = RECV_BUFFERS.with(|cell| cell.take()).filter(|b: &Vec<u8>| b.len() >= size).unwrap_or_default();
-    if buf.len() < size {
-        buf = vec![0u8; size];
-    }
-    let result = (|| loop {
-        let n = sock.recv_some(py, &mut buf[..size])?;
-        if n == 0 {
-            return Ok(());
-        }
-        for chunk in buf[..n].chunks(blocksize) {
-            callback.call1((PyBytes::new(py, chunk),))?;
-        }
-        py.check_signals()?;
-    })();
-    RECV_BUFFERS.with(|cell| cell.replace(Some(buf)));
-    result
-}
-
-thread_local! {
-    static RECV_BUFFERS: std::cell::Cell<Option<Vec<u8>>> = const { std::cell::Cell::new(None) };
 }
 
 /// Makes `FTP.debug` the same object as `FTP.set_debuglevel`, as in ftplib.

@@ -1,6 +1,7 @@
 //! The only code that knows about Python: the `rftplib._rftplib` module.
 
 mod args;
+mod dispatch;
 mod errors;
 mod ftp;
 mod ftp_tls;
@@ -8,6 +9,7 @@ mod functions;
 mod socket;
 mod text;
 mod tls_config;
+mod transfer;
 mod wait;
 
 use pyo3::prelude::*;
