@@ -135,7 +135,7 @@ impl Conn {
                     io.eof = true;
                     Ok(Poll::Ready(0))
                 }
-                Ok(n) => Ok(Poll::Ready(n)),
+                Ok(n) => Ok(Poll::Ready(n + drain_tls(io, &mut buf[n..]))),
                 Err(e) if is_would_block(&e) => Ok(Poll::Pending),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(Poll::Pending),
                 Err(e) => Err(e.into()),
@@ -308,6 +308,38 @@ fn keep_session_resumable(io: &mut Io) {
         let state = ssl.get_shutdown();
         ssl.set_shutdown(state | ShutdownState::SENT);
     }
+}
+
+extern "C" {
+    // In libssl since OpenSSL 1.1.0; openssl-sys does not declare it.
+    fn SSL_has_pending(ssl: *const openssl_sys::SSL) -> libc::c_int;
+}
+
+/// After a TLS read: also takes what OpenSSL already holds (records read
+/// ahead from the socket), without waiting, so that one call returns up to
+/// the whole buffer instead of a single record of at most 16 KiB.
+fn drain_tls(io: &mut Io, buf: &mut [u8]) -> usize {
+    let Stream::Tls { ssl, .. } = &mut io.stream.stream else {
+        return 0;
+    };
+    let mut n = 0;
+    while n < buf.len() {
+        // SAFETY: a valid SSL pointer for the duration of the call.
+        if unsafe { SSL_has_pending(foreign_types::ForeignTypeRef::as_ptr(ssl.ssl())) } != 1 {
+            break;
+        }
+        match ssl.ssl_read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) => {
+                if e.code() == ErrorCode::ZERO_RETURN {
+                    io.eof = true;
+                }
+                break;
+            }
+        }
+    }
+    n
 }
 
 /// An OpenSSL error that only means "not yet": the socket's slice ended.
