@@ -10,6 +10,14 @@ Needs root and /usr/sbin/vsftpd (see tests/vsftpd.py). rftplib and ftplib run
 the very same code, given the module: ``mod.FTP``, ``mod.FTP_TLS``. If rftplib
 is not importable its column is left out, with a note.
 
+The FTPS rows against vsftpd (ftps-*) are bound by vsftpd's own TLS CPU, so
+every client looks alike there; the pftps-* rows run against pure-ftpd with TLS
+required (``-Y 3``, see benches/pureftpd.py; ``apt-get install pure-ftpd``),
+which leaves the client's speed visible. Without pure-ftpd, ``--tls`` leaves
+those rows out with a note. Their transfers are checked beyond the 226 reply:
+bytes sent per pure-ftpd's transfer log on every RETR, plus an untimed sha256
+RETR once per implementation; size and sha256 of every STORed file.
+
 Implementations alternate within each repetition (in a rotating order), and the
 table shows medians. The machine is shared, so besides throughput it reports
 client CPU seconds per GiB (or microseconds per operation), which does not
@@ -21,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import importlib
 import multiprocessing
 import os
@@ -40,6 +49,7 @@ from typing import Callable
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from pureftpd import PureFtpd, pureftpd_version
 from vsftpd import Vsftpd, process_cpu
 
 MiB = 1 << 20
@@ -63,7 +73,7 @@ class Run:
     wall: float  # seconds
     cpu: float  # client CPU seconds (user + sys)
     amount: int  # bytes moved, or operations done
-    server_cpu: float = 0.0  # CPU seconds of the vsftpd sessions that served it
+    server_cpu: float = 0.0  # CPU seconds of the server sessions that served it
 
 
 def cpu_seconds(who):
@@ -79,7 +89,10 @@ def measure(fn, amount, who=resource.RUSAGE_SELF):
 
 
 class ServerCpu:
-    """CPU time of the vsftpd sessions that serve one run, sampled from /proc.
+    """CPU time of the server sessions that serve one run, sampled from /proc.
+
+    (pure-ftpd's sessions are simpler: one process each, which does the TLS,
+    plus a privilege-separation helper; both are sampled the same way.)
 
     vsftpd's listener reaps its sessions but not all of their helpers (the TLS
     one ends up with init), so the listener's cutime undercounts; instead a
@@ -115,7 +128,9 @@ class ServerCpu:
         # Only sessions of this run may count, each from its start.
         for srv in self.servers:
             if not srv.wait_idle():
-                raise RuntimeError(f"vsftpd sessions still running on port {srv.port}")
+                raise RuntimeError(
+                    f"{type(srv).__name__} sessions still running on port {srv.port}"
+                )
         self.thread = threading.Thread(target=self.loop, daemon=True)
         self.thread.start()
         return self
@@ -133,13 +148,14 @@ class ServerCpu:
 @dataclass
 class Env:
     workdir: Path
-    root: Path  # served by vsftpd
+    root: Path  # served by vsftpd (and pure-ftpd)
     client: Path  # where RETR-to-file writes
     size: int  # bytes for the big transfers
     ops: int
     blocksize: int | None  # None: each implementation's default (ftplib: 8192)
-    servers: dict = field(default_factory=dict)  # 'plain', 'tls', 'tls-reuse'
+    servers: dict = field(default_factory=dict)  # 'plain', 'tls', 'tls-reuse', 'pftps'
     meter: ServerCpu | None = None  # the current run's, if any
+    big_sha256: str = ""  # of root/big.bin
 
     @property
     def part(self):
@@ -179,6 +195,37 @@ def check_size(path, size):
     got = path.stat().st_size
     if got != size:
         raise RuntimeError(f"{path.name}: {got} bytes, expected {size}")
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(4 * MiB):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def check_sha256(what, digest, expected):
+    if digest != expected:
+        raise RuntimeError(f"{what}: sha256 {digest[:16]}…, expected {expected[:16]}…")
+
+
+def check_sent(srv, mark, name, size):
+    """pure-ftpd's transfer log must show ``name`` sent in full since entry ``mark``."""
+    deadline = time.monotonic() + 2  # the line is written around the 226 reply
+    while True:
+        sent = [
+            t
+            for t in srv.transfers()[mark:]
+            if t.direction == "o" and Path(t.path).name == name
+        ]
+        if sent or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    if len(sent) != 1 or sent[0].size != size:
+        raise RuntimeError(
+            f"pure-ftpd logged {[t.size for t in sent]} bytes sent of {name}, expected [{size}]"
+        )
 
 
 def run_curl(args, amount):
@@ -267,6 +314,81 @@ def curl_stor(env, server="plain"):
             env.size,
         )
         check_size(dest, env.size)
+        return run
+    finally:
+        dest.unlink(missing_ok=True)
+
+
+def py_retr_logged(mod, env, server="pftps"):
+    srv = env.servers[server]
+    mark = len(srv.transfers())
+    run = py_retr(mod, env, server)
+    check_sent(srv, mark, "big.bin", env.size)
+    return run
+
+
+def curl_retr_logged(env, server="pftps"):
+    srv = env.servers[server]
+    mark = len(srv.transfers())
+    run = curl_retr(env, server)
+    check_sent(srv, mark, "big.bin", env.size)
+    return run
+
+
+def py_retr_sha256(mod, env, server="pftps"):
+    """Untimed: RETR again, hashing every block, and compare with the source."""
+    h = hashlib.sha256()
+    with session(mod, env, server) as ftp:
+        check_226(ftp.retrbinary("RETR big.bin", h.update, **env.block_kw()))
+    check_sha256("RETR big.bin", h.hexdigest(), env.big_sha256)
+
+
+def curl_retr_sha256(env, server="pftps"):
+    srv, h = env.servers[server], hashlib.sha256()
+    cmd = ["curl", "-sS", "--fail", *curl_tls(srv), "-o", "-", srv.url("big.bin")]
+    with subprocess.Popen(cmd, stdout=subprocess.PIPE) as proc:
+        while chunk := proc.stdout.read(4 * MiB):
+            h.update(chunk)
+    if proc.wait(TIMEOUT) != 0:
+        raise RuntimeError(f"curl exit code {proc.returncode}")
+    check_sha256("RETR big.bin (curl)", h.hexdigest(), env.big_sha256)
+
+
+def verify_retr(mod, env):
+    if mod is None:
+        curl_retr_sha256(env)
+    else:
+        py_retr_sha256(mod, env)
+
+
+def py_stor_verified(mod, env, server="pftps"):
+    # py_stor with a look at the stored bytes before they are deleted.
+    name = f"stor-{mod.__name__}.bin"
+    try:
+        with session(mod, env, server) as ftp:
+
+            def go():
+                with open(env.root / "big.bin", "rb") as fp:
+                    ftp.storbinary(f"STOR {name}", fp, **env.block_kw())
+
+            run = measure(go, env.size)
+        check_size(env.root / name, env.size)
+        check_sha256(name, sha256_file(env.root / name), env.big_sha256)
+        return run
+    finally:
+        (env.root / name).unlink(missing_ok=True)
+
+
+def curl_stor_verified(env, server="pftps"):
+    srv = env.servers[server]
+    dest = env.root / "stor-curl.bin"
+    try:
+        run = run_curl(
+            [*curl_tls(srv), "-T", str(env.root / "big.bin"), srv.url(dest.name)],
+            env.size,
+        )
+        check_size(dest, env.size)
+        check_sha256(dest.name, sha256_file(dest), env.big_sha256)
         return run
     finally:
         dest.unlink(missing_ok=True)
@@ -405,6 +527,10 @@ class Workload:
     python: Callable | None
     curl: Callable | None
     tls: bool = False
+    server: str = "plain"  # the key in Env.servers it runs against (started if needed)
+    # Untimed check of the data, once per implementation after its first run,
+    # outside the server-CPU meter: verify(mod, env), mod None for curl.
+    verify: Callable | None = None
 
 
 WORKLOADS = [
@@ -432,6 +558,7 @@ WORKLOADS = [
         lambda mod, env: py_retr(mod, env, "tls"),
         lambda env: curl_retr(env, "tls"),
         tls=True,
+        server="tls",
     ),
     Workload(
         "ftps-stor",
@@ -440,6 +567,7 @@ WORKLOADS = [
         lambda mod, env: py_stor(mod, env, "tls"),
         lambda env: curl_stor(env, "tls"),
         tls=True,
+        server="tls",
     ),
     Workload(
         "ftps-retr-reuse",
@@ -448,6 +576,26 @@ WORKLOADS = [
         lambda mod, env: py_retr(mod, env, "tls-reuse"),
         lambda env: curl_retr(env, "tls-reuse"),
         tls=True,
+        server="tls-reuse",
+    ),
+    Workload(
+        "pftps-retr",
+        "FTPS RETR {size}, PROT P, no-op callback, pure-ftpd -Y 3",
+        "MB/s",
+        py_retr_logged,
+        curl_retr_logged,
+        tls=True,
+        server="pftps",
+        verify=verify_retr,
+    ),
+    Workload(
+        "pftps-stor",
+        "FTPS STOR {size}, PROT P, pure-ftpd -Y 3",
+        "MB/s",
+        py_stor_verified,
+        curl_stor_verified,
+        tls=True,
+        server="pftps",
     ),
 ]
 
@@ -491,6 +639,15 @@ def run_workload(wl, impls, modules, env, reps, log):
                 continue
             results[impl].append(run)
             log(f"  {wl.name:16} {impl:8} rep {rep + 1}/{reps}: {summarize(wl, run)}")
+            if wl.verify is not None and len(results[impl]) == 1:
+                try:
+                    wl.verify(modules.get(impl), env)
+                except Exception as e:  # noqa: BLE001  (wrong data: its numbers do not count)
+                    errors[impl] = describe_error(e)
+                    results[impl].clear()
+                    log(f"  {wl.name:16} {impl:8} verify: FAILED {errors[impl]}")
+                    continue
+                log(f"  {wl.name:16} {impl:8} verify: sha256 ok")
     return results, errors
 
 
@@ -598,15 +755,19 @@ def import_impls(wanted):
 
 
 def make_file(path, size, chunk):
+    """Write ``size`` bytes of ``chunk`` repeated; return their sha256."""
+    h = hashlib.sha256()
     with open(path, "wb") as f:
         left = size
         while left:
             n = min(left, len(chunk))
             f.write(chunk[:n])
+            h.update(chunk[:n])
             left -= n
+    return h.hexdigest()
 
 
-def versions(modules):
+def versions(modules, servers):
     out = [f"Python {platform.python_version()}"]
     for name, mod in modules.items():
         out.append(f"{name} {getattr(mod, '__version__', '(stdlib)')}")
@@ -618,19 +779,22 @@ def versions(modules):
     except OSError:
         pass
     try:
-        query = ["dpkg-query", "-W", "-f", "vsftpd ${Version}", "vsftpd"]
-        result = subprocess.run(query, check=False, capture_output=True, text=True)
-        out.append(result.stdout.strip() or "vsftpd")
+        if any(isinstance(s, Vsftpd) for s in servers):
+            query = ["dpkg-query", "-W", "-f", "vsftpd ${Version}", "vsftpd"]
+            result = subprocess.run(query, check=False, capture_output=True, text=True)
+            out.append(result.stdout.strip() or "vsftpd")
     except OSError:
         pass
+    if any(isinstance(s, PureFtpd) for s in servers):
+        out.append(pureftpd_version())
     return ", ".join(out)
 
 
 FOOTNOTES = """\
 MB/s = 10^6 bytes/s. throughput: median of the repetitions; min–max: slowest and fastest.
 client CPU: user+sys of the client per GiB moved (or per operation); server CPU: the same
-for the vsftpd sessions that served it, login included. ftplib and rftplib are timed from
-after login; curl's times include its start and login (~15 ms)."""
+for the vsftpd (pftps-*: pure-ftpd) sessions that served it, login included. ftplib and
+rftplib are timed from after login; curl's times include its start and login (~15 ms)."""
 
 CURL_STALL = """\
 curl 7.88, given many URLs, often waits 1 s before it opens a data connection
@@ -668,7 +832,9 @@ def parse_args(argv):
         help="comma-separated: rftplib,ftplib,curl",
     )
     p.add_argument(
-        "--tls", action="store_true", help="add the FTPS rows (vsftpd with TLS)"
+        "--tls",
+        action="store_true",
+        help="add the FTPS rows (vsftpd with TLS; pure-ftpd -Y 3 if installed)",
     )
     p.add_argument(
         "--workdir", default="/dev/shm", help="where data files go (tmpfs: /dev/shm)"
@@ -693,6 +859,7 @@ def parse_args(argv):
             args.tls = True
     else:
         args.workloads = [w for w in WORKLOADS if args.tls or not w.tls]
+    args.explicit = bool(args.only)
     args.impls = args.impl.split(",")
     bad = set(args.impls) - set(ALL_IMPLS)
     if bad:
@@ -736,19 +903,32 @@ def main(argv=None):
         env.root.mkdir()
         env.client.mkdir()
         chunk = os.urandom(16 * MiB)
-        make_file(env.root / "big.bin", size, chunk)
+        env.big_sha256 = make_file(env.root / "big.bin", size, chunk)
         make_file(env.root / "part.bin", env.part, chunk)
         make_file(env.root / "small.bin", SMALL_SIZE, chunk)
 
-        def serve(key, **kw):
-            srv = Vsftpd(env.root, **kw)
+        def serve(key, cls, **kw):
+            srv = cls(env.root, **kw)
             servers.append(srv)
             env.servers[key] = srv.start()
 
-        serve("plain")
-        if args.tls:
-            serve("tls", tls="explicit", require_ssl_reuse=False)
-            serve("tls-reuse", tls="explicit", require_ssl_reuse=True)
+        # Only the servers the chosen workloads use.
+        launchers = {
+            "plain": (Vsftpd, {}),
+            "tls": (Vsftpd, {"tls": "explicit", "require_ssl_reuse": False}),
+            "tls-reuse": (Vsftpd, {"tls": "explicit", "require_ssl_reuse": True}),
+            "pftps": (PureFtpd, {"tls_required": True}),
+        }
+        for key in dict.fromkeys(wl.server for wl in args.workloads):
+            cls, kw = launchers[key]
+            try:
+                serve(key, cls, **kw)
+            except RuntimeError as e:
+                if cls is Vsftpd or args.explicit:
+                    raise
+                # pure-ftpd is optional under --tls: its rows go, with a note.
+                print(f"> note: pure-ftpd rows skipped: {describe_error(e)}")
+                args.workloads = [w for w in args.workloads if w.server != key]
 
         load0 = os.getloadavg()
         rows = []
@@ -766,12 +946,17 @@ def main(argv=None):
 
     bs = f"blocksize={args.blocksize}" if args.blocksize else "default blocksize (8192)"
     print()
+    names = " and ".join(
+        dict.fromkeys(
+            "vsftpd" if isinstance(s, Vsftpd) else "pure-ftpd" for s in servers
+        )
+    )
     print(
-        f"vsftpd on 127.0.0.1, data on {args.workdir}; {bs}; median of {args.reps}; "
+        f"{names} on 127.0.0.1, data on {args.workdir}; {bs}; median of {args.reps}; "
         f"{os.cpu_count()} CPUs, load {load0[0]:.1f} → {load1[0]:.1f}; "
         f"{time.monotonic() - began:.0f} s"
     )
-    print(versions(modules))
+    print(versions(modules, servers))
     print()
     print(table(rows, env))
     print()
