@@ -38,7 +38,6 @@ pub struct TlsInfo {
 pub struct Conn {
     io: Mutex<Option<Io>>,
     timeout: Mutex<Option<Duration>>,
-    fd: i32,
     local: SocketAddr,
     peer: SocketAddr,
 }
@@ -47,7 +46,6 @@ impl Conn {
     pub fn new(tcp: TcpStream, timeout: Option<Duration>) -> Result<Self> {
         let local = tcp.local_addr()?;
         let peer = tcp.peer_addr()?;
-        let fd = tcp.as_raw_fd();
         Ok(Conn {
             io: Mutex::new(Some(Io {
                 stream: TimedStream::new(Stream::Plain(tcp)),
@@ -56,7 +54,6 @@ impl Conn {
                 tls: None,
             })),
             timeout: Mutex::new(timeout),
-            fd,
             local,
             peer,
         })
@@ -75,11 +72,12 @@ impl Conn {
         Deadline::after(self.timeout())
     }
 
+    /// The socket's descriptor, -1 once closed. Starting or ending TLS moves
+    /// the connection to a duplicate descriptor, so it is read live.
     pub fn fileno(&self) -> i32 {
-        if self.is_closed() {
-            -1
-        } else {
-            self.fd
+        match self.io.lock().unwrap().as_ref() {
+            Some(io) => io.stream.stream.tcp().as_raw_fd(),
+            None => -1,
         }
     }
 
