@@ -249,6 +249,24 @@ def test_control_socket_reports_its_tls_session(lib, tftpd, tls_ca):
         assert isinstance(bits, int) and bits >= 128
 
 
+def test_fileno_names_the_connection_after_tls_starts(lib, tftpd, tls_ca):
+    # Starting TLS may move the connection to another descriptor; fileno()
+    # must name the live one, as an SSLSocket's does.
+    import os
+    import socket
+
+    with open_tls(lib, tftpd, ca_context(tls_ca)) as ftps:
+        for sock in (ftps.sock, ftps.transfercmd("LIST")):
+            with socket.socket(fileno=os.dup(sock.fileno())) as view:
+                assert view.getpeername() == sock.getpeername()
+                assert view.getsockname() == sock.getsockname()
+            if sock is not ftps.sock:
+                while sock.recv(8192):
+                    pass
+                sock.close()
+                assert ftps.voidresp().startswith("226")
+
+
 def test_data_channel_refused_without_prot_p(lib, tftpd):
     with open_tls(lib, tftpd, prot_p=False) as ftps:
         with pytest.raises(lib.error_perm, match="^550 SSL/TLS required on the data"):
