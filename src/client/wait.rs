@@ -27,10 +27,6 @@ impl Deadline {
         Deadline(timeout.and_then(|t| Instant::now().checked_add(t)))
     }
 
-    pub fn never() -> Self {
-        Deadline(None)
-    }
-
     /// How long the next slice may wait; `Err(Timeout)` once the deadline passed.
     pub fn slice(&self) -> Result<Duration> {
         match self.0 {

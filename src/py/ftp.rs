@@ -23,7 +23,7 @@ use super::args::{default_timeout_sentinel, is_default_timeout, Arg};
 use super::dispatch::hot;
 use super::errors::{self, error, error_perm, error_proto, error_reply, error_temp};
 use super::functions::{parse150_impl, parse227_impl, parse229_impl, parse257_impl};
-use super::socket::{bytes_of, create_connection, ControlFile, ListeningSocket, Socket};
+use super::socket::{bytes_of, create_connection, with_bytes, ControlFile, ListeningSocket, Socket};
 use super::text::{encode, Codec};
 use super::transfer::{recv_all_native, retr_lines_loop, RECV_BUFFER};
 use super::wait::block_on;
@@ -709,13 +709,16 @@ impl Ftp {
                 }
                 match (native, &callback) {
                     (Some(_), None) => {
-                        pending.extend_from_slice(&bytes_of(&buf)?);
+                        with_bytes(&buf, |b| {
+                            pending.extend_from_slice(b);
+                            Ok(())
+                        })?;
                         if pending.len() >= RECV_BUFFER {
                             flush(&mut pending)?;
                         }
                     }
                     (Some(sock), Some(cb)) => {
-                        sock.get().send_all(py, &bytes_of(&buf)?)?;
+                        with_bytes(&buf, |b| sock.get().send_all(py, b))?;
                         cb.call1((&buf,))?;
                     }
                     (None, _) => {

@@ -91,6 +91,16 @@ impl Socket {
     }
 }
 
+/// Calls `f` with the contents of a bytes-like object: `bytes` in place (it
+/// is immutable and `data` keeps it alive, so it may be read with the GIL
+/// released), anything else through a copy.
+pub fn with_bytes<R>(data: &Bound<'_, PyAny>, f: impl FnOnce(&[u8]) -> PyResult<R>) -> PyResult<R> {
+    match data.cast::<PyBytes>() {
+        Ok(b) => f(b.as_bytes()),
+        Err(_) => f(&bytes_of(data)?),
+    }
+}
+
 /// The bytes of a bytes-like object (bytes, bytearray, or anything `bytes()` takes).
 pub fn bytes_of(data: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(b) = data.cast::<PyBytes>() {
@@ -145,26 +155,28 @@ impl Socket {
 
     #[pyo3(signature = (data, flags=0))]
     fn send(&self, py: Python<'_>, data: &Bound<'_, PyAny>, flags: i32) -> PyResult<usize> {
-        let bytes = bytes_of(data)?;
-        if flags & libc::MSG_OOB != 0 {
-            return self.conn.send_oob(&bytes).map_err(|e| to_pyerr(py, e));
-        }
-        let deadline = self.conn.deadline();
-        let conn = &self.conn;
-        block_on(py, || conn.send(&bytes, deadline))
+        with_bytes(data, |bytes| {
+            if flags & libc::MSG_OOB != 0 {
+                return self.conn.send_oob(bytes).map_err(|e| to_pyerr(py, e));
+            }
+            let deadline = self.conn.deadline();
+            let conn = &self.conn;
+            block_on(py, || conn.send(bytes, deadline))
+        })
     }
 
     #[pyo3(signature = (data, flags=0))]
     fn sendall(&self, py: Python<'_>, data: &Bound<'_, PyAny>, flags: i32) -> PyResult<()> {
-        let bytes = bytes_of(data)?;
-        if flags & libc::MSG_OOB != 0 {
-            let mut sent = 0;
-            while sent < bytes.len() {
-                sent += self.conn.send_oob(&bytes[sent..]).map_err(|e| to_pyerr(py, e))?;
+        with_bytes(data, |bytes| {
+            if flags & libc::MSG_OOB != 0 {
+                let mut sent = 0;
+                while sent < bytes.len() {
+                    sent += self.conn.send_oob(&bytes[sent..]).map_err(|e| to_pyerr(py, e))?;
+                }
+                return Ok(());
             }
-            return Ok(());
-        }
-        self.send_all(py, &bytes)
+            self.send_all(py, bytes)
+        })
     }
 
     /// Like `socket.makefile`: a buffered binary or text file over the socket.
