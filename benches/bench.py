@@ -12,7 +12,7 @@ is not importable its column is left out, with a note.
 
 The FTPS rows against vsftpd (ftps-*) are bound by vsftpd's own TLS CPU, so
 every client looks alike there; the pftps-* rows run against pure-ftpd with TLS
-required (``-Y 3``, see benches/pureftpd.py; installed beside vsftpd with ``apt-get download`` + ``dpkg-deb -x`` as it explains),
+required (``-Y 3``, see tests/pureftpd.py; unpacked beside vsftpd by .ci/run with ``apt-get download`` + ``dpkg-deb -x``),
 which leaves the client's speed visible. Without pure-ftpd, ``--tls`` leaves
 those rows out with a note. Their transfers are checked beyond the 226 reply:
 bytes sent per pure-ftpd's transfer log on every RETR, plus an untimed sha256

@@ -5,9 +5,10 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use openssl::error::ErrorStack;
+use openssl::ex_data::Index;
 use openssl::ssl::{
     ErrorCode, Ssl, SslContext, SslContextBuilder, SslFiletype, SslMethod, SslOptions, SslSession, SslSessionCacheMode,
     SslVerifyMode, SslVersion,
@@ -118,23 +119,56 @@ impl TlsError {
 
 /// The client side of one FTPS session: the OpenSSL context built from the
 /// user's settings, the server's name, and the newest TLS session the server
-/// issued (TLS 1.3 tickets are single-use, so each new one replaces the last).
+/// issued on the control connection, which every data connection resumes.
+///
+/// Why the control connection's session, offered as a fresh copy each time,
+/// and never a session a data connection received:
+///
+/// - Servers that require reuse check the data connection against the
+///   control connection: vsftpd (`require_ssl_reuse`) only wants a resumed
+///   handshake, but ProFTPD's mod_tls also compares the resumed session with
+///   the control connection's (TLS 1.2: `SSL_has_matching_session_id`;
+///   TLS 1.3: application data it stores in every ticket of that session).
+/// - Under TLS 1.3 a ticket arrives after the handshake, and OpenSSL's client
+///   marks a ticket not resumable as soon as a handshake has used it
+///   (tickets are meant for one use, RFC 8446 C.4). A data connection only
+///   sees its own replacement ticket if something reads from it: a listing
+///   or a download does, but an upload only writes, and its shutdown discards
+///   what arrives after close_notify; an aborted transfer or a socket closed
+///   without `unwrap()` reads nothing either. Keeping "the newest session
+///   from any connection" (as this type once did) therefore left, after any
+///   upload, the ticket the upload had just spent: the next data connection
+///   offered no ticket at all, made a full handshake, and ProFTPD answered
+///   `425 Unable to build data connection: Operation not permitted`.
+/// - So the control connection's newest session is kept untouched and each
+///   data connection gets a copy made through its DER form (as CPython's
+///   `SSLSocket.session` does), which OpenSSL has never marked. Servers
+///   accept one control ticket for many data connections (ProFTPD, vsftpd
+///   and pure-ftpd on TLS 1.2 and 1.3), as they must for ftplib code that
+///   passes `session=self.sock.session`.
 pub struct TlsSession {
     ctx: SslContext,
     hostname: String,
     check_hostname: bool,
-    latest: Arc<Mutex<Option<SslSession>>>,
+    control: Arc<Mutex<Option<SslSession>>>,
+}
+
+/// Marks the `Ssl` of a control connection, whose new sessions are kept.
+fn control_marker() -> Index<Ssl, ()> {
+    static INDEX: OnceLock<Index<Ssl, ()>> = OnceLock::new();
+    *INDEX.get_or_init(|| Ssl::new_ex_index().expect("OpenSSL ex_data index"))
 }
 
 impl TlsSession {
     pub fn new(cfg: &TlsConfig, hostname: &str) -> Result<Self, TlsError> {
-        let latest = Arc::new(Mutex::new(None));
-        let ctx = build_context(cfg, latest.clone()).map_err(|e| TlsError::from_stack(&e))?;
-        Ok(TlsSession { ctx, hostname: hostname.to_owned(), check_hostname: cfg.check_hostname, latest })
+        let control = Arc::new(Mutex::new(None));
+        let ctx = build_context(cfg, control.clone()).map_err(|e| TlsError::from_stack(&e))?;
+        Ok(TlsSession { ctx, hostname: hostname.to_owned(), check_hostname: cfg.check_hostname, control })
     }
 
-    /// A client `Ssl` for a new connection; `resume` offers the newest
-    /// session (data connections).
+    /// A client `Ssl` for a new connection: with `resume`, a data connection
+    /// offering a copy of the control connection's session; without, the
+    /// control connection itself.
     pub fn new_ssl(&self, resume: bool) -> Result<Ssl, TlsError> {
         let build = || -> Result<Ssl, ErrorStack> {
             let mut ssl = Ssl::new(&self.ctx)?;
@@ -153,10 +187,16 @@ impl TlsSession {
                 }
             }
             if resume {
-                if let Some(session) = self.latest.lock().unwrap().as_ref() {
+                let copy = match self.control.lock().unwrap().as_ref() {
+                    Some(session) => Some(SslSession::from_der(&session.to_der()?)?),
+                    None => None,
+                };
+                if let Some(session) = copy {
                     // SAFETY: the session comes from this very context.
-                    unsafe { ssl.set_session(session)? };
+                    unsafe { ssl.set_session(&session)? };
                 }
+            } else {
+                ssl.set_ex_data(control_marker(), ());
             }
             Ok(ssl)
         };
@@ -164,7 +204,7 @@ impl TlsSession {
     }
 }
 
-fn build_context(cfg: &TlsConfig, latest: Arc<Mutex<Option<SslSession>>>) -> Result<SslContext, ErrorStack> {
+fn build_context(cfg: &TlsConfig, control: Arc<Mutex<Option<SslSession>>>) -> Result<SslContext, ErrorStack> {
     let mut b = SslContextBuilder::new(SslMethod::tls_client())?;
     // A TCP close without close_notify reads as EOF, as with Python's
     // suppress_ragged_eofs=True.
@@ -195,8 +235,13 @@ fn build_context(cfg: &TlsConfig, latest: Arc<Mutex<Option<SslSession>>>) -> Res
         b.check_private_key()?;
     }
     b.set_session_cache_mode(SslSessionCacheMode::CLIENT | SslSessionCacheMode::NO_INTERNAL);
-    b.set_new_session_callback(move |_ssl, session| {
-        *latest.lock().unwrap() = Some(session);
+    // Every session the server issues on the control connection (TLS 1.3:
+    // each ticket, as it is read) replaces the last; those issued on data
+    // connections are not kept (see TlsSession).
+    b.set_new_session_callback(move |ssl, session| {
+        if ssl.ex_data(control_marker()).is_some() {
+            *control.lock().unwrap() = Some(session);
+        }
     });
     Ok(b.build())
 }
