@@ -175,6 +175,14 @@ impl Conn {
                 return Err(Error::Tls(TlsError::other("Already using TLS")));
             };
             let ssl = session.new_ssl(resume).map_err(Error::Tls)?;
+            if resume {
+                // A data connection: an upload ends with the last data record
+                // and then close_notify, a small write that Nagle's algorithm
+                // holds until the server ACKs the data, which a server with
+                // nothing to send delays by ~40 ms. Without the delay an
+                // FTPS upload costs a few milliseconds instead of ~45.
+                tcp.set_nodelay(true)?;
+            }
             let dup = tcp.try_clone()?;
             let raw = tcp.try_clone()?;
             io.stream.stream = Stream::Tls {
