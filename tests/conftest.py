@@ -161,3 +161,40 @@ def ftp(lib, ftpd):
     client.login(ftpd.user, ftpd.password)
     yield client
     client.close()
+
+
+# -- interop: ProFTPD, pure-ftpd and every server in each mode ------------------
+# (tests/serverfarm.py; used by test_interop.py and test_tls_sequences.py)
+
+
+@pytest.fixture(scope="session")
+def server_farm(_roots):
+    """Starts each (server, TLS mode, address) on first use; all stop at the end.
+
+    ``server_farm.get(kind, tls=None, host="127.0.0.1")`` with kind vsftpd,
+    proftpd, pureftpd or pyftpdlib. Roots are per server and shared by the
+    session: tests work in directories of their own under ``srv.home``.
+    """
+    from serverfarm import ServerFarm
+
+    farm = ServerFarm(_roots / "farm")
+    yield farm
+    farm.close()
+
+
+@pytest.fixture(scope="session")
+def proftpd_tls(server_farm):
+    """ProFTPD with mod_tls: explicit FTPS, TLS and session reuse required."""
+    return server_farm.get("proftpd", "explicit")
+
+
+@pytest.fixture(scope="session")
+def pureftpd_tls(server_farm):
+    """pure-ftpd with TLS required on control and data (-Y 3)."""
+    return server_farm.get("pureftpd", "explicit")
+
+
+@pytest.fixture(scope="session")
+def vsftpd_tls_reuse(server_farm):
+    """vsftpd: explicit FTPS, require_ssl_reuse=YES, shared by the session."""
+    return server_farm.get("vsftpd", "explicit")

@@ -35,6 +35,7 @@ from pathlib import Path
 from vsftpd import (
     descendants,
     ensure_account,
+    free_port,
     freeze_tree,
     make_self_signed_cert,
     pick_pasv_range,
@@ -71,16 +72,11 @@ def prepare_root(root, account):
         if not mode & stat.S_IXOTH:
             parent.chmod(stat.S_IMODE(mode) | stat.S_IXOTH)
     for dirpath, dirnames, filenames in os.walk(root):
-        for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
+        for name in [dirpath] + [
+            os.path.join(dirpath, n) for n in dirnames + filenames
+        ]:
             os.lchown(name, account.pw_uid, account.pw_gid)
     root.chmod(0o755)
-
-
-def free_port(host):
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family) as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def crypt_sha512(password):
@@ -121,9 +117,13 @@ class ServerProcess:
         keyfile=None,
     ):
         if tls not in self.TLS_MODES:
-            raise ValueError(f"{self.NAME}: tls must be one of {self.TLS_MODES}, not {tls!r}")
+            raise ValueError(
+                f"{self.NAME}: tls must be one of {self.TLS_MODES}, not {tls!r}"
+            )
         if os.geteuid() != 0:
-            raise RuntimeError(f"{self.NAME} must be started as root (it switches to the login's uid)")
+            raise RuntimeError(
+                f"{self.NAME} must be started as root (it switches to the login's uid)"
+            )
         self.host = host
         self.port = port
         self.user = user
@@ -221,7 +221,9 @@ class ServerProcess:
     def url(self, path=""):
         """An ftp:// URL with credentials, for curl and the like."""
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"ftp://{self.user}:{self.password}@{host}:{self.port}/{path.lstrip('/')}"
+        return (
+            f"ftp://{self.user}:{self.password}@{host}:{self.port}/{path.lstrip('/')}"
+        )
 
     # -- for subclasses --------------------------------------------------------
 
@@ -241,7 +243,9 @@ class ServerProcess:
             ensure_account(self.user, self.password)
             account = pwd.getpwnam(self.user)
         if account.pw_uid == 0:
-            raise RuntimeError(f"{self.user} is uid 0: {self.NAME} needs an unprivileged account")
+            raise RuntimeError(
+                f"{self.user} is uid 0: {self.NAME} needs an unprivileged account"
+            )
         return account
 
     def _launch(self):
@@ -279,7 +283,9 @@ class ServerProcess:
             if self._proc.poll() is not None:
                 return False
             try:
-                with socket.create_connection((self.host, self.port), timeout=2) as sock:
+                with socket.create_connection(
+                    (self.host, self.port), timeout=2
+                ) as sock:
                     if self.tls == "implicit":
                         return True  # the greeting would come only after a handshake
                     if sock.makefile("rb").readline().startswith(b"220"):

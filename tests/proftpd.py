@@ -36,7 +36,9 @@ __all__ = ["Proftpd"]
 class Proftpd(ServerProcess):
     NAME = "proftpd"
 
-    def __init__(self, root, *, require_reuse=True, tls_protocols="TLSv1.2 TLSv1.3", **kwargs):
+    def __init__(
+        self, root, *, require_reuse=True, tls_protocols="TLSv1.2 TLSv1.3", **kwargs
+    ):
         self.binary = find_binary("usr/sbin/proftpd", env="PROFTPD")
         self.module_path = SERVERS_DIR / "usr/lib/proftpd"
         if not (self.module_path / "mod_tls.so").exists():
@@ -156,10 +158,16 @@ def _self_check():
                         got = io.BytesIO()
                         ftp.retrbinary("RETR hello.bin", got.write)
                         ftp.storbinary("STOR up.bin", io.BytesIO(payload))
-                        ok = got.getvalue() == payload and (root / "up.bin").read_bytes() == payload
+                        ok = (
+                            got.getvalue() == payload
+                            and (root / "up.bin").read_bytes() == payload
+                        )
                         detail = ""
                 except Exception as e:  # noqa: BLE001  (report every mode, then fail)
-                    ok, detail = False, f"{type(e).__name__}: {e}\n{srv.read_log()}{srv.tls_log()}"
+                    ok, detail = (
+                        False,
+                        f"{type(e).__name__}: {e}\n{srv.read_log()}{srv.tls_log()}",
+                    )
                 failures += not ok
                 print(f"{'PASS' if ok else 'FAIL'}  tls={tls}  {detail}")
     return failures

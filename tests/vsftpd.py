@@ -63,6 +63,7 @@ class Vsftpd:
         certfile=None,
         keyfile=None,
         log_protocol=False,
+        host=HOST,
     ):
         if tls not in (None, "explicit", "implicit"):
             raise ValueError(f"tls must be None, 'explicit' or 'implicit', not {tls!r}")
@@ -74,7 +75,7 @@ class Vsftpd:
             raise RuntimeError(
                 "vsftpd must be started as root (it logs in real local accounts through PAM)"
             )
-        self.host = HOST
+        self.host = host  # '127.0.0.1', or '::1' to listen on IPv6
         self.port = port
         self.user = user
         self.password = password
@@ -203,10 +204,11 @@ class Vsftpd:
 
     def _config(self):
         pasv_min, pasv_max = self.pasv_range
+        ipv6 = ":" in self.host
         lines = {
-            "listen": "YES",
-            "listen_ipv6": "NO",
-            "listen_address": self.host,
+            "listen": "NO" if ipv6 else "YES",
+            "listen_ipv6": "YES" if ipv6 else "NO",
+            "listen_address6" if ipv6 else "listen_address": self.host,
             "listen_port": self.port,
             "background": "NO",
             "seccomp_sandbox": "NO",
@@ -224,7 +226,7 @@ class Vsftpd:
             "pasv_enable": "YES",
             "pasv_min_port": pasv_min,
             "pasv_max_port": pasv_max,
-            "pasv_address": self.host,
+            **({} if ipv6 else {"pasv_address": self.host}),
             "port_enable": "YES",
             "connect_from_port_20": "NO",  # port 20 would clash between servers
             "max_clients": 200,
@@ -256,7 +258,7 @@ class Vsftpd:
         attempts = 1 if self._fixed_port else 10
         for _ in range(attempts):
             if not self._fixed_port:
-                self.port = free_port()
+                self.port = free_port(self.host)
             self.pasv_range = pick_pasv_range()
             self.config_path = self.state_dir / "vsftpd.conf"
             self.config_path.write_text(self._config())
@@ -459,9 +461,10 @@ def freeze_tree(pid):
     return frozen
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
+def free_port(host=HOST):
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
