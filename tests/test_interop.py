@@ -21,6 +21,7 @@ The servers start once per session (tests/serverfarm.py).
 from __future__ import annotations
 
 import io
+import os
 import random
 
 import pytest
@@ -252,3 +253,23 @@ def exercise(lib, ftp, srv, kind, cell, heavy):
     assert ftp.pwd().rstrip("/") == home.rstrip("/")
     assert ftp.rmd(cell).startswith("250")
     assert not local.exists()
+
+
+def test_a_missing_server_fails_loudly(monkeypatch, tmp_path):
+    import launcher
+    from proftpd import Proftpd
+    from pureftpd import PureFtpd
+
+    monkeypatch.setattr(launcher, "SERVERS_DIR", tmp_path / "nothing-here")
+    monkeypatch.delenv("PROFTPD", raising=False)
+    monkeypatch.setenv("PURE_FTPD", str(tmp_path / "no-pure-ftpd"))
+    with pytest.raises(
+        RuntimeError, match="proftpd is not installed.*apt-get download"
+    ):
+        Proftpd(tmp_path, tls="explicit")
+    if not any(
+        os.access(p, os.X_OK)
+        for p in ("/usr/sbin/pure-ftpd", "/opt/pure-ftpd/usr/sbin/pure-ftpd")
+    ):
+        with pytest.raises(RuntimeError, match="pure-ftpd is not installed"):
+            PureFtpd(tmp_path)
