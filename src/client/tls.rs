@@ -133,9 +133,9 @@ impl TlsError {
 ///   marks a ticket not resumable as soon as a handshake has used it
 ///   (tickets are meant for one use, RFC 8446 C.4). A data connection only
 ///   sees its own replacement ticket if something reads from it: a listing
-///   or a download does, but an upload only writes, and its shutdown discards
-///   what arrives after close_notify; an aborted transfer or a socket closed
-///   without `unwrap()` reads nothing either. Keeping "the newest session
+///   or a download does, but an upload only writes (and the ticket sent on
+///   it does not come out of its shutdown either); an aborted transfer or a
+///   socket closed without `unwrap()` reads nothing either. Keeping "the newest session
 ///   from any connection" (as this type once did) therefore left, after any
 ///   upload, the ticket the upload had just spent: the next data connection
 ///   offered no ticket at all, made a full handshake, and ProFTPD answered
@@ -154,9 +154,14 @@ pub struct TlsSession {
 }
 
 /// Marks the `Ssl` of a control connection, whose new sessions are kept.
-fn control_marker() -> Index<Ssl, ()> {
-    static INDEX: OnceLock<Index<Ssl, ()>> = OnceLock::new();
-    *INDEX.get_or_init(|| Ssl::new_ex_index().expect("OpenSSL ex_data index"))
+static CONTROL_MARKER: OnceLock<Index<Ssl, ()>> = OnceLock::new();
+
+fn control_marker() -> Result<Index<Ssl, ()>, ErrorStack> {
+    if let Some(index) = CONTROL_MARKER.get() {
+        return Ok(*index);
+    }
+    let index = Ssl::new_ex_index()?;
+    Ok(*CONTROL_MARKER.get_or_init(|| index))
 }
 
 impl TlsSession {
@@ -196,7 +201,7 @@ impl TlsSession {
                     unsafe { ssl.set_session(&session)? };
                 }
             } else {
-                ssl.set_ex_data(control_marker(), ());
+                ssl.set_ex_data(control_marker()?, ());
             }
             Ok(ssl)
         };
@@ -239,7 +244,7 @@ fn build_context(cfg: &TlsConfig, control: Arc<Mutex<Option<SslSession>>>) -> Re
     // each ticket, as it is read) replaces the last; those issued on data
     // connections are not kept (see TlsSession).
     b.set_new_session_callback(move |ssl, session| {
-        if ssl.ex_data(control_marker()).is_some() {
+        if CONTROL_MARKER.get().is_some_and(|&index| ssl.ex_data(index).is_some()) {
             *control.lock().unwrap() = Some(session);
         }
     });
