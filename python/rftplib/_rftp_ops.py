@@ -236,6 +236,8 @@ def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
     except error_perm:
         if not upload:
             raise
+        if not dry_run:
+            ftp.mkd(target)
     local_base = source if upload else target
     local_files, local_dirs = {}, set()
     for dirpath, dirnames, filenames in os.walk(local_base):

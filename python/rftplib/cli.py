@@ -489,13 +489,18 @@ def cmd_mirror(run, args):
             run.out.write(f"delete {rel}\n")
     for rel, reason in result.failed:
         run.err.write(run.mask(f"rftp: {run.subject}: {rel}: {reason}") + "\n")
-    would = "would be " if args.dry_run else ""
-    run.say(
-        f"rftp: {len(result.transferred)} {would}transferred "
-        f"({human_bytes(result.bytes)}), {len(result.skipped)} skipped, "
-        f"{len(result.deleted)} {would}deleted, {len(result.failed)} failed "
-        f"in {result.seconds:.1f} s"
-    )
+    if args.dry_run:
+        run.say(
+            f"rftp: dry run: {len(result.transferred)} to transfer, "
+            f"{len(result.skipped)} up to date, {len(result.deleted)} to delete"
+        )
+    else:
+        run.say(
+            f"rftp: {len(result.transferred)} transferred "
+            f"({human_bytes(result.bytes)}), {len(result.skipped)} skipped, "
+            f"{len(result.deleted)} deleted, {len(result.failed)} failed "
+            f"in {result.seconds:.1f} s"
+        )
     return FTP_ERROR if result.failed else OK
 
 
