@@ -189,6 +189,9 @@ def test_errors_are_one_line_with_distinct_statuses(srv, home, tmp_path):
 
     nolocal = rftp("put", tmp_path / "absent", url(srv, "x"), home=home)
     assert nolocal.returncode == 4
+    nodir = rftp("get", url(srv, "small.bin"), tmp_path / "absent" / "x.bin", home=home)
+    assert nodir.returncode == 4
+    assert nodir.stderr.decode().startswith("rftp: get small.bin: ")
 
     closed = rftp("ls", f"ftp://127.0.0.1:{free_port()}/", home=home)
     assert closed.returncode == 3
@@ -388,6 +391,14 @@ def test_prompt_and_progress_bar_on_a_terminal(srv, home, tmp_path):
         env_for(home),
     )
     assert quiet_status == 0 and quiet == b""
+
+    mirror_status, shown = run_in_pty(
+        [RFTP, "mirror", url(srv), str(tmp_path / "tree")], env_for(home, COLUMNS="100")
+    )
+    text = shown.decode(errors="replace")
+    assert mirror_status == 0, text
+    assert "total" in text and "[7/7 files]" in text and "7 transferred" in text
+    assert tree_digest(tmp_path / "tree") == {k: sha256(v) for k, v in CONTENT.items()}
 
 
 def test_ctrl_c_keeps_part_file_and_resumes(srv, home, tmp_path):

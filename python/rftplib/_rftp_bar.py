@@ -59,7 +59,7 @@ class Bar:
             fraction = min(self.done / self.total, 1.0)
         else:
             fraction = 1.0 if self.total == 0 else None
-        label_width = max(min(len(self.label), width // 3), 8)
+        label_width = max(width // 4, 8)
         label = self.label
         if len(label) > label_width:
             label = "…" + label[-(label_width - 1) :]
@@ -82,6 +82,7 @@ class Board:
     def __init__(self, stream):
         self.stream = stream
         self.bars = []
+        self.footer = None  # the total, drawn below the files in flight
         self.lines_drawn = 0
         self.last = 0.0
         self.lock = threading.Lock()
@@ -119,10 +120,13 @@ class Board:
     def close(self):
         with self.lock:
             self._erase()
-            for bar in self.bars:
+            for bar in self._shown():
                 self.stream.write(bar.render(self._width()) + "\n")
-            self.bars = []
+            self.bars, self.footer = [], None
             self.stream.flush()
+
+    def _shown(self):
+        return self.bars + ([self.footer] if self.footer is not None else [])
 
     def _width(self):
         return max(shutil.get_terminal_size((80, 24)).columns - 1, 40)
@@ -136,7 +140,7 @@ class Board:
 
     def _paint(self):
         width = self._width()
-        lines = [bar.render(width) for bar in self.bars]
+        lines = [bar.render(width) for bar in self._shown()]
         if lines:
             self.stream.write("\n".join(lines))
         self.lines_drawn = len(lines)

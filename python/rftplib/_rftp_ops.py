@@ -207,8 +207,12 @@ def _wanted(rel, include, exclude):
 
 
 def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
-           exclude=None, dry_run=False, progress=None, fail_fast=False, **kwargs):
-    """A copy of the tree ``source`` into ``target`` (see FTP.mirror)."""
+           exclude=None, dry_run=False, progress=None, fail_fast=False, overall=None,
+           **kwargs):
+    """A copy of the tree ``source`` into ``target`` (see FTP.mirror).
+
+    ``overall(bytes_done, bytes_total, files_done, files_total)`` follows the
+    whole mirror."""
     if hasattr(ftp, "mirror"):
         return ftp.mirror(source, target, upload=upload, delete=delete,
                           include=include, exclude=exclude, dry_run=dry_run,
@@ -259,29 +263,37 @@ def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
             ftp.mkd(remote_path(rel))
         else:
             os.makedirs(os.path.join(target, rel), exist_ok=True)
+    todo = []
     for rel in sorted(src_files):
         if not _wanted(rel, include, exclude):
             continue
         if dst_files.get(rel) == src_files[rel]:
             out.skipped.append(rel)
-            continue
-        if dry_run:
-            out.transferred.append(rel)
-            continue
+        else:
+            todo.append(rel)
+    if dry_run:
+        out.transferred = todo
+        todo = []
+    total = sum(src_files[rel] or 0 for rel in todo)
+    if overall:
+        overall(0, total, 0, len(todo))
+    for count, rel in enumerate(todo, 1):
         try:
             if upload:
                 n = globals()["upload"](ftp, os.path.join(source, rel), remote_path(rel),
-                                        progress=progress)
+                                        progress=progress, **kwargs)
             else:
                 n = download(ftp, remote_path(rel), os.path.join(target, rel),
-                             resume=True, progress=progress)
+                             resume=True, progress=progress, **kwargs)
         except error_perm as e:
             if fail_fast:
                 raise
             out.failed.append((rel, str(e)))
-            continue
-        out.transferred.append(rel)
-        out.bytes += n
+        else:
+            out.transferred.append(rel)
+            out.bytes += n
+        if overall:
+            overall(out.bytes, total, count, len(todo))
     if delete:
         for rel in sorted(set(dst_files) - set(src_files), reverse=True):
             if not _wanted(rel, include, exclude):

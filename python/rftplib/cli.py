@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import ftplib
 import json
 import os
@@ -339,17 +340,44 @@ class Run:
         bar = self.bars.get(name)
         if bar is None:
             bar = self.bars[name] = self.board.add(Bar(name, total, done=done))
+            delta = done
+        else:
+            delta = done - bar.done
         bar.total, bar.done = total, done
+        if self.board.footer is not None:
+            self.board.footer.done += delta
         if total is not None and done >= total:
             self.board.remove(bar)
             del self.bars[name]
         else:
             self.board.draw()
 
+    def overall(self, done, total, files_done, files_total):
+        """The total bar of a mirror."""
+        if self.board is None:
+            return
+        bar = self.board.footer
+        if bar is None:  # its bytes are then counted as the files report them
+            bar = self.board.footer = Bar("total", total, done=done)
+        bar.total, bar.files = total, (files_done, files_total)
+        self.board.draw(force=files_done == files_total)
+
     def end_bars(self):
         if self.board is not None:
             self.board.close()
             self.bars = {}
+
+
+LOCAL_ERRNOS = {
+    errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR,
+    errno.EEXIST, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG,
+    errno.ENAMETOOLONG, errno.EIO,
+}
+
+
+def is_local(e):
+    """Whether an OSError is about a file here rather than the network."""
+    return bool(e.filename) or e.errno in LOCAL_ERRNOS
 
 
 def describe(e):
@@ -479,6 +507,7 @@ def cmd_mirror(run, args):
         ftp, source, dest, upload=args.reverse, connections=args.connections,
         delete=args.delete, include=args.include, exclude=args.exclude,
         dry_run=args.dry_run, retries=args.retries, progress=run.progress,
+        rate_limit=args.rate_limit, overall=run.overall,
     )
     run.end_bars()
     if args.dry_run:
@@ -634,7 +663,7 @@ def run_command(parser, args):
     except (ssl.SSLError, EOFError, ConnectionError, TimeoutError) as e:
         status = fail(run, describe(e), CONNECTION)
     except OSError as e:
-        status = fail(run, describe(e), LOCAL if e.filename else CONNECTION)
+        status = fail(run, describe(e), LOCAL if is_local(e) else CONNECTION)
     except KeyboardInterrupt:
         run.end_bars()
         if run.ftp is not None:
