@@ -457,6 +457,17 @@ def test_ftps_explicit_verification_and_absolute_paths(root, home, tmp_path):
         assert sha256(cat.stdout) == sha256(CONTENT["sub/inner.bin"])
         assert f"RETR {root}/sub/inner.bin".encode() in cat.stderr
 
+        # vsftpd has no MLSD: the LIST lines are parsed.
+        listed = run("ls", "--json", "--cafile", vs.certfile, base)
+        assert listed.returncode == 0, listed.stderr
+        sizes = {e["name"]: e["size"] for e in json.loads(listed.stdout)}
+        assert sizes["big.bin"] == len(CONTENT["big.bin"]) and sorted(sizes) == TOP_LEVEL
+        long = run("ls", "-l", "--cafile", vs.certfile, base + "sub/").stdout.decode()
+        assert any(
+            line.startswith("-rw-r--r-- ") and line.endswith(" inner.bin")
+            for line in long.splitlines()
+        ), long
+
         untrusted = run("cat", base + "small.bin")  # self-signed: not in the system store
         assert untrusted.returncode == 3
         assert b"certificate" in untrusted.stderr

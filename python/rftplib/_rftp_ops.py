@@ -1,7 +1,7 @@
-"""The whole-file operations ``rftp`` runs: download, upload, listing, walk, mirror.
+"""The whole-file operations ``rftp`` runs: download, upload, mirror.
 
 Each calls the FTP method of the same purpose (``download``, ``upload``,
-``scandir``, ``walk``, ``mirror``) when the class has it, and otherwise a
+``mirror``) when the class has it, and otherwise a
 plain version built on ftplib's API, so the command works on its own.
 ``progress`` here is a callable ``progress(name, done, total)``.
 """
@@ -13,11 +13,10 @@ import os
 import posixpath
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 from . import error_perm
 
-__all__ = ["download", "list_dir", "mirror", "stat", "upload", "walk"]
+__all__ = ["download", "mirror", "upload"]
 
 
 class _Pacer:
@@ -108,86 +107,16 @@ def upload(ftp, local, remote, *, resume=False, rate_limit=None, progress=None, 
     return done - offset
 
 
-@dataclass
-class Item:
-    """A directory entry as rftp prints it (the fields of rftplib.Entry)."""
-
-    name: str
-    path: str
-    type: str = "other"
-    size: int | None = None
-    modified: datetime | None = None
-    permissions: str | None = None
-    owner: str | None = None
-    group: str | None = None
-    target: str | None = None
-    facts: dict = field(default_factory=dict)
-    raw: str | None = None
-
-
-def _item_from_mlsd(parent, name, facts):
-    kind = facts.get("type", "").lower()
-    kind = {"file": "file", "dir": "dir", "os.unix=symlink": "link"}.get(kind, "other")
-    modified = None
-    if "modify" in facts:
-        try:
-            stamp = facts["modify"].split(".")[0]
-            modified = datetime.strptime(stamp, "%Y%m%d%H%M%S").replace(
-                tzinfo=timezone.utc
-            )
-        except ValueError:
-            pass
-    size = facts.get("size")
-    return Item(
-        name=name,
-        path=posixpath.join(parent, name) if parent else name,
-        type=kind,
-        size=int(size) if size and size.isdigit() else None,
-        modified=modified,
-        permissions=facts.get("unix.mode") or facts.get("perm"),
-        owner=facts.get("unix.owner") or facts.get("unix.uid"),
-        group=facts.get("unix.group") or facts.get("unix.gid"),
-        facts=dict(facts),
-    )
-
-
-def list_dir(ftp, path):
-    """The entries of the remote directory ``path`` (without . and ..)."""
-    if hasattr(ftp, "scandir"):
-        return list(ftp.scandir(path))
-    items = []
-    for name, facts in ftp.mlsd(path):
-        if facts.get("type", "").lower() in ("cdir", "pdir") or name in (".", ".."):
-            continue
-        items.append(_item_from_mlsd(path, name, facts))
-    return items
-
-
-def stat(ftp, path):
-    """One entry for ``path``."""
-    if hasattr(ftp, "stat"):
-        return ftp.stat(path)
-    parent, name = posixpath.split(path.rstrip("/"))
-    for item in list_dir(ftp, parent):
-        if item.name == name:
-            return item
-    raise error_perm(f"550 {path}: no such file or directory")
-
-
-def walk(ftp, top="", *, topdown=True):
-    """(dirpath, dirnames, filenames) as os.walk; symlinks not followed."""
-    if hasattr(ftp, "walk"):
-        yield from ftp.walk(top, topdown=topdown)
-        return
-    items = list_dir(ftp, top)
-    dirs = [i.name for i in items if i.type == "dir"]
-    files = [i.name for i in items if i.type != "dir"]
-    if topdown:
-        yield top, dirs, files
-    for d in dirs:
-        yield from walk(ftp, posixpath.join(top, d) if top else d, topdown=topdown)
-    if not topdown:
-        yield top, dirs, files
+def _remote_tree(ftp, top, rel_dir, files, dirs):
+    """Fill ``files`` {relative path: size} and ``dirs`` below ``top``."""
+    here = posixpath.join(top, rel_dir) if top else rel_dir
+    for entry in ftp.scandir(here):
+        rel = posixpath.join(rel_dir, entry.name) if rel_dir else entry.name
+        if entry.type == "dir":
+            dirs.add(rel)
+            _remote_tree(ftp, top, rel, files, dirs)
+        elif entry.type == "file":
+            files[rel] = entry.size
 
 
 @dataclass
@@ -228,15 +157,7 @@ def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
     remote_files, remote_dirs = {}, set()
     base = target if upload else source
     try:
-        for dirpath, _, _ in walk(ftp, base):
-            rel_dir = posixpath.relpath(dirpath, base) if base else dirpath
-            rel_dir = "" if rel_dir == "." else rel_dir
-            for item in list_dir(ftp, dirpath):
-                rel = rjoin(rel_dir, item.name) if rel_dir else item.name
-                if item.type == "dir":
-                    remote_dirs.add(rel)
-                else:
-                    remote_files[rel] = item.size
+        _remote_tree(ftp, base, "", remote_files, remote_dirs)
     except error_perm:
         if not upload:
             raise

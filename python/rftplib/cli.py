@@ -401,11 +401,11 @@ def cmd_ls(run, args):
     run.subject = f"ls {target.display()}"
     ftp = run.connect(target)
     try:
-        entries = ops.list_dir(ftp, target.path)
+        entries = ftp.scandir(target.path)
     except ftplib.error_perm:
         if target.trailing_slash or not target.path:
             raise
-        entries = [ops.stat(ftp, target.path)]
+        entries = [ftp.stat(target.path)]
     entries.sort(key=lambda e: e.name)
     if args.json:
         json.dump([entry_dict(e) for e in entries], run.out, indent=1, ensure_ascii=False)
@@ -561,7 +561,7 @@ def cmd_rm(run, args):
         return OK
     except ftplib.error_perm:
         pass  # a directory, presumably: remove what it holds, then it
-    for dirpath, dirnames, filenames in ops.walk(ftp, target.path, topdown=False):
+    for dirpath, dirnames, filenames in ftp.walk(target.path, topdown=False):
         for name in filenames:
             ftp.delete(posixpath.join(dirpath, name))
         for name in dirnames:
