@@ -492,3 +492,38 @@ def test_ftps_implicit(root, home, tmp_path):
         assert sha256(got.stdout) == sha256(CONTENT["medium.bin"])
         plain = rftp("cat", "--implicit", f"ftp://{vs.host}:{vs.port}/x", home=home)
         assert plain.returncode == 2
+
+
+# -- the README's example ------------------------------------------------------------
+
+
+def test_readme_example_runs(tmp_path, home):
+    """The README's paste-and-run block, on a free port in a scratch directory."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## The rftp command", 1)[1]
+    block = section.split("```sh\n", 1)[1].split("```", 1)[0]
+    assert block.startswith("pip install . pyftpdlib\n")
+    port = str(free_port())
+    script = block.split("\n", 1)[1].replace("2121", port)
+    script = script.replace("/tmp/rftp-demo", str(tmp_path / "demo"))
+    # Wait for the server rather than for a second; stop it however the script ends.
+    assert "\nsleep 1\n" in script
+    script = "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + script.replace(
+        "\nsleep 1\n",
+        f"\nfor i in $(seq 200); do (: </dev/tcp/127.0.0.1/{port}) 2>/dev/null && break;"
+        " sleep 0.05; done\n",
+    )
+    env = env_for(home, password=None)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, env=env,
+        timeout=RUN_TIMEOUT, check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    out = done.stdout.decode()
+    assert "hello\n" in out and "big.bin" in out
+    demo = tmp_path / "demo"
+    assert sha256((demo / "big.bin").read_bytes()) == sha256(
+        (demo / "srv/pub/docs/big.bin").read_bytes()
+    )
+    assert (demo / "copy/new.txt").exists() and not (demo / "srv/backup").exists()
