@@ -3,6 +3,7 @@
 mod args;
 mod dispatch;
 mod errors;
+mod feat;
 mod ftp;
 mod ftp_tls;
 mod functions;
@@ -25,6 +26,7 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("B_CRLF", pyo3::types::PyBytes::new(py, b"\r\n"))?;
     errors::register(m)?;
     functions::register(m)?;
+    feat::register(m)?;
     m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;
