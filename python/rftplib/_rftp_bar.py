@@ -10,35 +10,22 @@ import shutil
 import threading
 import time
 
+from ._progress import _clock
+from ._progress import human as human_bytes
+
 __all__ = ["Bar", "Board", "human_bytes"]
 
 REDRAW = 0.2  # seconds between redraws
 
 
-def human_bytes(n):
-    n = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
-
-
-def _clock(seconds):
-    seconds = int(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 class Bar:
     """How far one transfer (or a whole mirror) has got."""
 
-    def __init__(self, label, total=None, *, done=0, files=None):
+    def __init__(self, label, total=None, *, done=0, start_done=None, files=None):
         self.label = label
         self.total = total
         self.done = done
-        self.start_done = done
+        self.start_done = done if start_done is None else start_done
         self.started = time.monotonic()
         self.files = files  # (done, total) file counts for a mirror's total bar
 

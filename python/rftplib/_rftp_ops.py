@@ -1,8 +1,6 @@
-"""The whole-file operations ``rftp`` runs: download, upload, mirror.
+"""``rftp mirror``: FTP.mirror when the class has it, else a sequential copy
+built on scandir, download and upload.
 
-Each calls the FTP method of the same purpose (``download``, ``upload``,
-``mirror``) when the class has it, and otherwise a
-plain version built on ftplib's API, so the command works on its own.
 ``progress`` here is a callable ``progress(name, done, total)``.
 """
 
@@ -14,97 +12,15 @@ import posixpath
 import time
 from dataclasses import dataclass, field
 
-from . import error_perm
+from . import Error, error_perm
 
-__all__ = ["download", "mirror", "upload"]
-
-
-class _Pacer:
-    """Sleeps so that ``rate`` bytes per second is not exceeded (None: no limit)."""
-
-    def __init__(self, rate):
-        self.rate = rate
-        self.start = time.monotonic()
-        self.sent = 0
-
-    def __call__(self, n):
-        if not self.rate:
-            return
-        self.sent += n
-        ahead = self.start + self.sent / self.rate - time.monotonic()
-        if ahead > 0:
-            time.sleep(ahead)
+__all__ = ["mirror"]
 
 
-def _remote_size(ftp, path):
-    """SIZE in binary mode; None when the server has no SIZE. A 550 is raised."""
-    try:
-        return ftp.size(path)
-    except error_perm as e:
-        if str(e).startswith("550"):
-            raise
+def _named(progress, name):
+    if progress is None:
         return None
-
-
-def download(ftp, remote, local, *, resume=True, rate_limit=None, progress=None, **_):
-    """Fetch ``remote`` into ``local`` through ``local + '.part'``; bytes written."""
-    ftp.voidcmd("TYPE I")
-    size = _remote_size(ftp, remote)
-    part = local + ".part"
-    offset = os.path.getsize(part) if resume and os.path.exists(part) else 0
-    if size is not None and offset > size:
-        offset = 0
-    pace = _Pacer(rate_limit)
-    done = offset
-    with open(part, "ab" if offset else "wb") as f:
-
-        def write(block):
-            nonlocal done
-            f.write(block)
-            done += len(block)
-            if progress:
-                progress(remote, done, size)
-            pace(len(block))
-
-        if progress:
-            progress(remote, done, size)
-        if size is None or offset < size or size == 0:
-            ftp.retrbinary("RETR " + remote, write, rest=offset or None)
-    os.replace(part, local)
-    return done - offset
-
-
-def upload(ftp, local, remote, *, resume=False, rate_limit=None, progress=None, **_):
-    """Send ``local`` to ``remote`` (appending the rest with ``resume``); bytes sent."""
-    size = os.path.getsize(local)
-    ftp.voidcmd("TYPE I")
-    offset = 0
-    if resume:
-        try:
-            offset = ftp.size(remote) or 0
-        except error_perm:
-            offset = 0
-        if offset > size:
-            offset = 0
-    pace = _Pacer(rate_limit)
-    done = offset
-    with open(local, "rb") as f:
-        f.seek(offset)
-
-        def sent(block):
-            nonlocal done
-            done += len(block)
-            if progress:
-                progress(remote, done, size)
-            pace(len(block))
-
-        if progress:
-            progress(remote, done, size)
-        if offset and offset == size:
-            return 0
-        cmd = ("APPE " if offset else "STOR ") + remote
-        ftp.storbinary(cmd, f, callback=sent)
-    return done - offset
+    return lambda done, total: progress(name, done, total)
 
 
 def _remote_tree(ftp, top, rel_dir, files, dirs):
@@ -146,6 +62,7 @@ def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
         return ftp.mirror(source, target, upload=upload, delete=delete,
                           include=include, exclude=exclude, dry_run=dry_run,
                           progress=progress, fail_fast=fail_fast, **kwargs)
+    kwargs.pop("connections", None)  # one session here
     started = time.monotonic()
     out = MirrorOutcome()
     rjoin = posixpath.join
@@ -201,12 +118,12 @@ def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
     for count, rel in enumerate(todo, 1):
         try:
             if upload:
-                n = globals()["upload"](ftp, os.path.join(source, rel), remote_path(rel),
-                                        progress=progress, **kwargs)
+                n = ftp.upload(os.path.join(source, rel), remote_path(rel),
+                               progress=_named(progress, rel), **kwargs).bytes
             else:
-                n = download(ftp, remote_path(rel), os.path.join(target, rel),
-                             resume=True, progress=progress, **kwargs)
-        except error_perm as e:
+                n = ftp.download(remote_path(rel), os.path.join(target, rel),
+                                 progress=_named(progress, rel), **kwargs).bytes
+        except Error as e:
             if fail_fast:
                 raise
             out.failed.append((rel, str(e)))

@@ -16,6 +16,7 @@ import posixpath
 import re
 import ssl
 import sys
+import time
 
 from . import FTP, FTP_TLS, __version__
 from . import _rftp_ops as ops
@@ -275,6 +276,21 @@ class Run:
             self.err.write(self.mask(text) + "\n")
             self.err.flush()
 
+    def report(self, result):
+        """With -v, what a TransferResult says, on one line."""
+        if not self.args.verbose or self.args.quiet:
+            return
+        rate = result.bytes / result.seconds if result.seconds > 0 else 0
+        text = (f"rftp: {self.subject}: {result.bytes} bytes in {result.seconds:.2f} s "
+                f"({human_bytes(rate)}/s)")
+        if result.resumed_from:
+            text += f", resumed from byte {result.resumed_from}"
+        if result.connections > 1:
+            text += f", {result.connections} connections"
+        if result.checksum_algorithm:
+            text += f", {result.checksum_algorithm} verified"
+        self.say(text)
+
     # sessions
 
     def connect(self, target):
@@ -334,12 +350,25 @@ class Run:
 
     # progress
 
-    def progress(self, name, done, total):
+    def progress_of(self, name):
+        """A ``progress(done, total)`` callable for one transfer (None: no bars)."""
+        if self.board is None:
+            return None
+        started = time.monotonic()
+        return lambda done, total: self.progress(name, done, total, started)
+
+    def progress(self, name, done, total, started=None):
         if self.board is None:
             return
         bar = self.bars.get(name)
         if bar is None:
-            bar = self.bars[name] = self.board.add(Bar(name, total, done=done))
+            # Bytes already there when the first report comes are a resumed
+            # part, not speed; unless that first report is also the last.
+            finished = total is not None and done >= total
+            bar = Bar(name, total, done=done, start_done=0 if finished else done)
+            if started is not None:
+                bar.started = started
+            self.bars[name] = self.board.add(bar)
             delta = done
         else:
             delta = done - bar.done
@@ -458,14 +487,15 @@ def cmd_get(run, args):
         local = os.path.join(local, name)
     ftp = run.connect(target)
     run.part = local + ".part"
-    ops.download(
-        ftp, target.path, local,
+    result = ftp.download(
+        target.path, local,
         resume=True if args.resume is None else args.resume,
         connections=args.connections, retries=args.retries,
-        rate_limit=args.rate_limit, progress=run.progress,
+        rate_limit=args.rate_limit, progress=run.progress_of(target.path),
     )
     run.part = None
     run.end_bars()
+    run.report(result)
     return OK
 
 
@@ -482,12 +512,13 @@ def cmd_put(run, args):
     if not os.path.exists(local):
         raise Failure(f"{local}: no such file", LOCAL)
     ftp = run.connect(target)
-    ops.upload(
-        ftp, local, remote,
+    result = ftp.upload(
+        local, remote,
         resume=bool(args.resume), retries=args.retries,
-        rate_limit=args.rate_limit, progress=run.progress,
+        rate_limit=args.rate_limit, progress=run.progress_of(remote),
     )
     run.end_bars()
+    run.report(result)
     return OK
 
 
