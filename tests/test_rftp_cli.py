@@ -163,6 +163,12 @@ def test_get_put_cat_piped(srv, home, tmp_path):
     assert put.returncode == 0, put.stderr
     assert sha256((srv.root / "sub" / "big.bin").read_bytes()) == sha256(CONTENT["big.bin"])
 
+    parallel = rftp("get", "-v", "-j", "3", url(srv, "big.bin"), tmp_path / "j3.bin", home=home)
+    assert parallel.returncode == 0, parallel.stderr
+    assert b"rftp: get big.bin: 3145735 bytes in " in parallel.stderr
+    assert b", 3 connections" in parallel.stderr
+    assert sha256((tmp_path / "j3.bin").read_bytes()) == sha256(CONTENT["big.bin"])
+
     cat = rftp("cat", url(srv, "medium.bin"), home=home)
     assert cat.returncode == 0 and sha256(cat.stdout) == sha256(CONTENT["medium.bin"])
 
