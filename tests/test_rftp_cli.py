@@ -138,7 +138,7 @@ def test_help_version_and_usage_errors(home):
                    "--connections", "--insecure", "--cafile", "--implicit"):
         assert option in get_help
     mirror_help = rftp("mirror", "--help", home=home).stdout.decode()
-    for option in ("-R", "--include", "--exclude", "--delete", "--dry-run"):
+    for option in ("-R", "--include", "--exclude", "--delete", "--dry-run", "--retries"):
         assert option in mirror_help
     version = rftp("--version", home=home)
     assert version.returncode == 0 and version.stdout.startswith(b"rftp ")

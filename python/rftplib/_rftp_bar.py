@@ -13,7 +13,7 @@ import time
 from ._progress import _clock
 from ._progress import human as human_bytes
 
-__all__ = ["Bar", "Board", "human_bytes"]
+__all__ = ["Bar", "Board", "Note", "human_bytes"]
 
 REDRAW = 0.2  # seconds between redraws
 
@@ -61,6 +61,16 @@ class Bar:
         else:
             gauge = ""
         return (head + pct + gauge + tail)[:width]
+
+
+class Note:
+    """A line of text among the bars (a mirror's file in flight)."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def render(self, width):
+        return self.text[:width]
 
 
 class Board:

@@ -1,7 +1,8 @@
 """``rftp mirror``: FTP.mirror when the class has it, else a sequential copy
 built on scandir, download and upload.
 
-``progress`` here is a callable ``progress(name, done, total)``.
+``progress(path, bytes_done, bytes_total, files_done, files_total)`` follows
+the whole mirror, as FTP.mirror's does.
 """
 
 from __future__ import annotations
@@ -15,12 +16,6 @@ from dataclasses import dataclass, field
 from . import Error, error_perm
 
 __all__ = ["mirror"]
-
-
-def _named(progress, name):
-    if progress is None:
-        return None
-    return lambda done, total: progress(name, done, total)
 
 
 def _remote_tree(ftp, top, rel_dir, files, dirs):
@@ -52,12 +47,8 @@ def _wanted(rel, include, exclude):
 
 
 def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
-           exclude=None, dry_run=False, progress=None, fail_fast=False, overall=None,
-           **kwargs):
-    """A copy of the tree ``source`` into ``target`` (see FTP.mirror).
-
-    ``overall(bytes_done, bytes_total, files_done, files_total)`` follows the
-    whole mirror."""
+           exclude=None, dry_run=False, progress=None, fail_fast=False, **kwargs):
+    """A copy of the tree ``source`` into ``target`` (see FTP.mirror)."""
     if hasattr(ftp, "mirror"):
         return ftp.mirror(source, target, upload=upload, delete=delete,
                           include=include, exclude=exclude, dry_run=dry_run,
@@ -113,16 +104,21 @@ def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
         out.transferred = todo
         todo = []
     total = sum(src_files[rel] or 0 for rel in todo)
-    if overall:
-        overall(0, total, 0, len(todo))
+    if progress:
+        progress("", 0, total, 0, len(todo))
+    def each(rel, count):
+        if progress is None:
+            return None
+        return lambda done, _: progress(rel, out.bytes + done, total, count - 1, len(todo))
+
     for count, rel in enumerate(todo, 1):
         try:
             if upload:
                 n = ftp.upload(os.path.join(source, rel), remote_path(rel),
-                               progress=_named(progress, rel), **kwargs).bytes
+                               progress=each(rel, count), **kwargs).bytes
             else:
                 n = ftp.download(remote_path(rel), os.path.join(target, rel),
-                                 progress=_named(progress, rel), **kwargs).bytes
+                                 progress=each(rel, count), **kwargs).bytes
         except Error as e:
             if fail_fast:
                 raise
@@ -130,8 +126,8 @@ def mirror(ftp, source, target, *, upload=False, delete=False, include=None,
         else:
             out.transferred.append(rel)
             out.bytes += n
-        if overall:
-            overall(out.bytes, total, count, len(todo))
+        if progress:
+            progress(rel, out.bytes, total, count, len(todo))
     if delete:
         for rel in sorted(set(dst_files) - set(src_files), reverse=True):
             if not _wanted(rel, include, exclude):

@@ -20,7 +20,7 @@ import time
 
 from . import FTP, FTP_TLS, __version__
 from . import _rftp_ops as ops
-from ._rftp_bar import Bar, Board, human_bytes
+from ._rftp_bar import Bar, Board, Note, human_bytes
 from ._rftp_url import UsageError, parse_url, resolve_login
 
 __all__ = ["main"]
@@ -66,6 +66,8 @@ Exit status:
   130  interrupted (Ctrl-C); partial downloads stay as FILE.part and are
        resumed by running the same command again
 """
+
+MIRROR_PARTS = object()  # Run.part during a mirror: files in flight, unnamed
 
 SUBCOMMAND_EPILOG = "See `rftp --help` for URLs, passwords, FTPS and exit statuses."
 
@@ -123,15 +125,17 @@ def build_parser():
     g.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="network timeout (default 30)")
 
+    retries = argparse.ArgumentParser(add_help=False)
+    retries.add_argument("--retries", type=nonnegative, default=3, metavar="N",
+                         help="retry a failed transfer N times (default 3)")
     transfer = argparse.ArgumentParser(add_help=False)
     t = transfer.add_argument_group("transfers")
     t.add_argument("--resume", dest="resume", action="store_true", default=None,
-                   help="continue a partial transfer (default for get and mirror: "
-                        "a FILE.part left by an interrupted run)")
+                   help="continue a partial transfer (get: the default, from the "
+                        "LOCAL.part an interrupted run left; put: append to the "
+                        "remote file)")
     t.add_argument("--no-resume", dest="resume", action="store_false",
                    help="start over")
-    t.add_argument("--retries", type=nonnegative, default=3, metavar="N",
-                   help="retry a failed transfer N times (default 3)")
     t.add_argument("--rate-limit", type=rate, metavar="RATE",
                    help="at most RATE bytes per second: 500k, 10M, 1G (1024-based)")
 
@@ -163,7 +167,7 @@ def build_parser():
             "Download the file URL names to LOCAL (default: its name, in the "
             "current directory; a directory: into it; -: to stdout). It is "
             "written as LOCAL.part and renamed when complete and verified.",
-            (common, transfer))
+            (common, transfer, retries))
     p.add_argument("url", metavar="URL")
     p.add_argument("local", metavar="LOCAL", nargs="?")
     p.add_argument("-j", "--connections", type=positive, default=1, metavar="N",
@@ -172,7 +176,7 @@ def build_parser():
     p = add("put", "upload a file",
             "Upload the file LOCAL to URL (a URL ending in / names the "
             "directory to put it in, under its own name).",
-            (common, transfer))
+            (common, transfer, retries))
     p.add_argument("local", metavar="LOCAL")
     p.add_argument("url", metavar="URL")
 
@@ -180,8 +184,9 @@ def build_parser():
             "rftp mirror URL LOCAL copies the remote tree into the local directory; "
             "rftp mirror -R LOCAL URL copies a local tree to the server. Files "
             "already there (same size, and time where the server gives one) are "
-            "skipped, so a second run transfers nothing.",
-            (common, transfer))
+            "skipped, so a second run transfers nothing. Each file lands "
+            "through a .part file; an interrupted mirror resumes them.",
+            (common, retries))
     p.add_argument("source", metavar="SOURCE")
     p.add_argument("target", metavar="TARGET")
     p.add_argument("-R", "--reverse", action="store_true",
@@ -381,15 +386,18 @@ class Run:
         else:
             self.board.draw()
 
-    def overall(self, done, total, files_done, files_total):
-        """The total bar of a mirror."""
+    def mirror_progress(self, path, done, total, files_done, files_total):
+        """A mirror's total bar, with the file in flight above it."""
         if self.board is None:
             return
-        bar = self.board.footer
-        if bar is None:  # its bytes are then counted as the files report them
-            bar = self.board.footer = Bar("total", total, done=done)
-        bar.total, bar.files = total, (files_done, files_total)
-        self.board.draw(force=files_done == files_total)
+        board = self.board
+        if board.footer is None:
+            board.footer = Bar("total", total)
+            board.add(Note(""))
+        board.footer.done, board.footer.total = done, total
+        board.footer.files = (files_done, files_total)
+        board.bars[0].text = path
+        board.draw(force=files_done == files_total)
 
     def end_bars(self):
         if self.board is not None:
@@ -534,11 +542,12 @@ def cmd_mirror(run, args):
         run.subject = f"mirror {target.display()}"
         source, dest = target.path, local
     ftp = run.connect(target)
+    run.part = None if args.dry_run or args.reverse else MIRROR_PARTS
     result = ops.mirror(
         ftp, source, dest, upload=args.reverse, connections=args.connections,
         delete=args.delete, include=args.include, exclude=args.exclude,
-        dry_run=args.dry_run, retries=args.retries, progress=run.progress,
-        rate_limit=args.rate_limit, overall=run.overall,
+        dry_run=args.dry_run, retries=args.retries,
+        progress=run.mirror_progress if run.board else None,
     )
     run.end_bars()
     if args.dry_run:
@@ -701,7 +710,10 @@ def run_command(parser, args):
             run.ftp.close()  # no QUIT: the server may be mid-transfer
             run.ftp = None
         note = "interrupted"
-        if run.part and os.path.exists(run.part):
+        if run.part is MIRROR_PARTS:
+            note += ("; partial files are kept as .part: run the same command again "
+                     "to resume")
+        elif run.part and os.path.exists(run.part):
             note += (f"; the partial file {run.part} is kept: run the same command "
                      "again to resume")
         status = fail(run, note, INTERRUPTED)
