@@ -163,6 +163,12 @@ def test_get_put_cat_piped(srv, home, tmp_path):
     assert put.returncode == 0, put.stderr
     assert sha256((srv.root / "sub" / "big.bin").read_bytes()) == sha256(CONTENT["big.bin"])
 
+    (srv.root / "half.bin").write_bytes(CONTENT["big.bin"][:1_000_000])
+    resumed = rftp("put", "-v", "--resume", tmp_path / "big.bin", url(srv, "half.bin"), home=home)
+    assert resumed.returncode == 0, resumed.stderr
+    assert b"resumed from byte 1000000" in resumed.stderr
+    assert sha256((srv.root / "half.bin").read_bytes()) == sha256(CONTENT["big.bin"])
+
     parallel = rftp("get", "-v", "-j", "3", url(srv, "big.bin"), tmp_path / "j3.bin", home=home)
     assert parallel.returncode == 0, parallel.stderr
     assert b"rftp: get big.bin: 3145735 bytes in " in parallel.stderr

@@ -118,7 +118,8 @@ class Board:
         with self.lock:
             self._erase()
             for bar in self._shown():
-                self.stream.write(bar.render(self._width()) + "\n")
+                if not isinstance(bar, Note):  # the file in flight: gone now
+                    self.stream.write(bar.render(self._width()) + "\n")
             self.bars, self.footer = [], None
             self.stream.flush()
 
