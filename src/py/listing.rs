@@ -91,7 +91,10 @@ fn join(dirpath: &str, name: &str) -> String {
 }
 
 /// One directory entry from `FTP.scandir` or `FTP.stat`.
-#[pyclass(frozen, module = "rftplib", name = "Entry")]
+// `rftplib._rftplib`, not `rftplib`: CPython's check__all__ (run by its own
+// test_ftplib against rftplib) wants every class of module `rftplib` in
+// `__all__`, which must stay ftplib's.
+#[pyclass(frozen, module = "rftplib._rftplib", name = "Entry")]
 pub struct PyEntry {
     entry: Entry,
     path: String,
