@@ -1,0 +1,5 @@
+//! Mirror a directory tree between a server and the local disk: a plan made
+//! from the two trees' listings, run over a pool of sessions.
+
+pub mod glob;
+pub mod plan;
