@@ -2,4 +2,11 @@
 //! from the two trees' listings, run over a pool of sessions.
 
 pub mod glob;
+pub mod local;
 pub mod plan;
+pub mod remote;
+pub mod run;
+pub mod walk;
+
+#[cfg(test)]
+mod fake_tests;

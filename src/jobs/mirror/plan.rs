@@ -50,6 +50,9 @@ pub struct Options {
     pub delete: bool,
     pub newer_only: bool,
     pub filter: Filter,
+    /// Directories whose listing failed: nothing at or below them is deleted
+    /// from the target, since what the source holds there is unknown.
+    pub protect: BTreeSet<String>,
 }
 
 /// Why a file is (re)transferred.
@@ -149,6 +152,18 @@ fn under_any(path: &str, dirs: &BTreeSet<&str>) -> bool {
     }
 }
 
+/// Whether some directory above `path` is excluded by the filter.
+fn in_excluded_dir(path: &str, filter: &Filter) -> bool {
+    let mut p = parent(path);
+    while let Some(d) = p {
+        if filter.dir_excluded(d) {
+            return true;
+        }
+        p = parent(d);
+    }
+    false
+}
+
 /// Decides whether the file `src` must be copied over `dst`.
 pub fn compare(src: &Node, dst: &Node, newer_only: bool) -> Result<SkipReason, Why> {
     if let (Some(a), Some(b)) = (src.size, dst.size) {
@@ -182,6 +197,7 @@ pub fn compare(src: &Node, dst: &Node, newer_only: bool) -> Result<SkipReason, W
 /// The actions that make `target` a copy of `source` under `opts`.
 pub fn plan(source: &Tree, target: &Tree, opts: &Options) -> Vec<Action> {
     let filter = &opts.filter;
+    let protect: BTreeSet<&str> = opts.protect.iter().map(String::as_str).collect();
     let mut conflicts = Vec::new();
     let mut pre_deletes: BTreeSet<&str> = BTreeSet::new(); // target roots removed before copying
     let mut blocked: BTreeSet<&str> = BTreeSet::new(); // source dirs not entered
@@ -272,10 +288,11 @@ pub fn plan(source: &Tree, target: &Tree, opts: &Options) -> Vec<Action> {
             let is_dir = node.kind == Kind::Dir;
             let in_way = under_any(path, &pre_deletes);
             let present = source.get(path.as_str()).is_some_and(|s| (s.kind == Kind::Dir) == is_dir);
-            let filtered_out = under_any(path, &excluded)
+            let filtered_out = in_excluded_dir(path, filter)
                 || (is_dir && filter.dir_excluded(path))
                 || (!is_dir && !filter.file_selected(path));
-            let deletable = in_way || (!present && !filtered_out && !under_any(path, &blocked));
+            let protected = under_any(path, &protect);
+            let deletable = in_way || (!present && !filtered_out && !protected && !under_any(path, &blocked));
             if deletable {
                 if in_way { &mut early } else { &mut late }.push((path, is_dir));
             } else {
@@ -313,7 +330,7 @@ mod tests {
     }
 
     fn opts(delete: bool, newer_only: bool) -> Options {
-        Options { delete, newer_only, filter: Filter::default() }
+        Options { delete, newer_only, ..Options::default() }
     }
 
     fn paths(actions: &[Action], f: impl Fn(&Action) -> bool) -> Vec<&str> {
@@ -401,7 +418,7 @@ mod tests {
         ]);
         let dst = tree(&[("old.txt", Node::file(1, None)), ("old.bin", Node::file(1, None)), ("cache", Node::dir())]);
         let filter = Filter::new(&["*.txt"], &["cache"]).unwrap();
-        let p = plan(&src, &dst, &Options { delete: true, newer_only: true, filter });
+        let p = plan(&src, &dst, &Options { delete: true, newer_only: true, filter, ..Options::default() });
         assert_eq!(transfers(&p), ["a.txt", "docs/d.txt"]);
         // Only directories holding selected files are made with an include list.
         assert_eq!(paths(&p, |a| matches!(a, Action::Mkdir(_))), ["docs"]);
@@ -414,8 +431,16 @@ mod tests {
         let src = tree(&[("f", Node::file(1, None))]);
         let dst = tree(&[("gone", Node::dir()), ("gone/x.tmp", Node::file(1, None)), ("gone/y", Node::file(1, None))]);
         let filter = Filter::new::<&str>(&[], &["*.tmp"]).unwrap();
-        let p = plan(&src, &dst, &Options { delete: true, newer_only: true, filter });
+        let p = plan(&src, &dst, &Options { delete: true, newer_only: true, filter, ..Options::default() });
         assert_eq!(paths(&p, |a| matches!(a, Action::Delete { .. })), ["gone/y"]);
+    }
+
+    #[test]
+    fn nothing_below_an_excluded_target_dir_is_deleted() {
+        let dst = tree(&[("cache", Node::dir()), ("cache/x", Node::file(1, None)), ("other", Node::file(1, None))]);
+        let filter = Filter::new::<&str>(&[], &["cache"]).unwrap();
+        let p = plan(&Tree::new(), &dst, &Options { delete: true, newer_only: true, filter, ..Options::default() });
+        assert_eq!(paths(&p, |a| matches!(a, Action::Delete { .. })), ["other"]);
     }
 
     #[test]
@@ -431,6 +456,15 @@ mod tests {
         assert_eq!(names.iter().map(|n| n.0).collect::<Vec<_>>(), ["x/inner", "d", "x", "d", "d/f", "x"]);
         assert_eq!(paths(&p, |a| matches!(a, Action::Mkdir(_))), ["d"]);
         assert_eq!(transfers(&p), ["d/f", "x"]);
+    }
+
+    #[test]
+    fn unlisted_dirs_are_protected_from_deletes() {
+        let src = tree(&[("d", Node::dir())]);
+        let dst = tree(&[("d", Node::dir()), ("d/f", Node::file(1, None)), ("g", Node::file(1, None))]);
+        let protect = ["d".to_string()].into_iter().collect();
+        let p = plan(&src, &dst, &Options { delete: true, newer_only: true, protect, ..Options::default() });
+        assert_eq!(paths(&p, |a| matches!(a, Action::Delete { .. })), ["g"]);
     }
 
     #[test]
