@@ -201,6 +201,13 @@ impl<C: Connector> Pool<C> {
         }
     }
 
+    /// Adds a session opened elsewhere (the user's own connection) as idle;
+    /// it counts against the cap like any other.
+    pub fn add_idle(&self, s: C::Session) {
+        self.lock().idle.push((s, Instant::now()));
+        self.returned.notify_one();
+    }
+
     fn put_back(&self, s: C::Session) {
         let mut st = self.lock();
         st.leased -= 1;
@@ -433,6 +440,14 @@ mod tests {
             stop.store(true, Ordering::SeqCst);
             assert!(matches!(h.join().unwrap(), Err(PoolError::Stopped)));
         });
+    }
+
+    #[test]
+    fn an_added_session_is_used_first_and_counts() {
+        let p = pool(Fake { limit: 10, ..Fake::default() }, 1);
+        p.add_idle(FakeSession { id: 99 });
+        assert_eq!(p.get().unwrap().id, 99);
+        assert_eq!(p.connector().opened.load(Ordering::SeqCst), 0);
     }
 
     #[test]

@@ -152,6 +152,18 @@ fn under_any(path: &str, dirs: &BTreeSet<&str>) -> bool {
     }
 }
 
+/// The file a partial copy belongs to: `x.part` (downloads) or
+/// `.x.rftplib-part` (atomic uploads), beside it.
+fn partial_of(path: &str) -> Option<String> {
+    let (dir, name) = match path.rfind('/') {
+        Some(i) => (&path[..=i], &path[i + 1..]),
+        None => ("", path),
+    };
+    let file =
+        name.strip_suffix(".part").or_else(|| name.strip_prefix('.').and_then(|n| n.strip_suffix(".rftplib-part")))?;
+    (!file.is_empty()).then(|| format!("{dir}{file}"))
+}
+
 /// Whether some directory above `path` is excluded by the filter.
 fn in_excluded_dir(path: &str, filter: &Filter) -> bool {
     let mut p = parent(path);
@@ -291,7 +303,11 @@ pub fn plan(source: &Tree, target: &Tree, opts: &Options) -> Vec<Action> {
             let filtered_out = in_excluded_dir(path, filter)
                 || (is_dir && filter.dir_excluded(path))
                 || (!is_dir && !filter.file_selected(path));
-            let protected = under_any(path, &protect);
+            // A partial copy left by an interrupted transfer of a file the
+            // source still has: the transfer resumes from it, then renames it.
+            let partial =
+                !is_dir && partial_of(path).is_some_and(|f| source.get(&f).is_some_and(|n| n.kind == Kind::File));
+            let protected = partial || under_any(path, &protect);
             let deletable = in_way || (!present && !filtered_out && !protected && !under_any(path, &blocked));
             if deletable {
                 if in_way { &mut early } else { &mut late }.push((path, is_dir));
@@ -465,6 +481,19 @@ mod tests {
         let protect = ["d".to_string()].into_iter().collect();
         let p = plan(&src, &dst, &Options { delete: true, newer_only: true, protect, ..Options::default() });
         assert_eq!(paths(&p, |a| matches!(a, Action::Delete { .. })), ["g"]);
+    }
+
+    #[test]
+    fn partial_files_of_source_files_are_left_to_resume() {
+        let src = tree(&[("f", Node::file(10, None))]);
+        let dst = tree(&[
+            ("f.part", Node::file(4, None)),
+            (".f.rftplib-part", Node::file(4, None)),
+            ("gone.part", Node::file(4, None)),
+            (".gone.rftplib-part", Node::file(4, None)),
+        ]);
+        let p = plan(&src, &dst, &opts(true, true));
+        assert_eq!(paths(&p, |a| matches!(a, Action::Delete { .. })), [".gone.rftplib-part", "gone.part"]);
     }
 
     #[test]
