@@ -45,7 +45,7 @@ impl Server {
         if let Some((fault, left)) = f.get_mut(path) {
             if *left > 0 {
                 *left -= 1;
-                return Err(JobError { fault: *fault, message: format!("451 injected fault on {path}") });
+                return Err(JobError { fault: *fault, message: format!("451 injected fault on {path}"), errno: None });
             }
         }
         Ok(())

@@ -23,19 +23,21 @@ pub enum Fault {
 pub struct JobError {
     pub fault: Fault,
     pub message: String,
+    /// The OS error number of a local file error (raised as that `OSError`).
+    pub errno: Option<i32>,
 }
 
 impl JobError {
     pub fn permanent(message: impl Into<String>) -> Self {
-        JobError { fault: Fault::Permanent, message: message.into() }
+        JobError { fault: Fault::Permanent, message: message.into(), errno: None }
     }
 
     pub fn transient(message: impl Into<String>) -> Self {
-        JobError { fault: Fault::Transient, message: message.into() }
+        JobError { fault: Fault::Transient, message: message.into(), errno: None }
     }
 
     pub fn stopped() -> Self {
-        JobError { fault: Fault::Stopped, message: "stopped".into() }
+        JobError { fault: Fault::Stopped, message: "stopped".into(), errno: None }
     }
 
     /// Classifies a server reply by its first digit.
@@ -57,7 +59,7 @@ impl std::fmt::Display for JobError {
 impl From<std::io::Error> for JobError {
     /// Local file errors (permissions, a full disk) do not go away by retrying.
     fn from(e: std::io::Error) -> Self {
-        JobError::permanent(e.to_string())
+        JobError { errno: e.raw_os_error(), ..JobError::permanent(e.to_string()) }
     }
 }
 

@@ -227,8 +227,11 @@ where
     let (source, target, target_missing) = if job.upload {
         match std::fs::metadata(&job.source) {
             Ok(m) if m.is_dir() => {}
-            Ok(_) => return Err(root_err(JobError::permanent(format!("{}: not a directory", job.source)))),
-            Err(e) => return Err(root_err(JobError::permanent(format!("{}: {e}", job.source)))),
+            Ok(_) => {
+                let e = std::io::Error::from_raw_os_error(libc::ENOTDIR);
+                return Err(root_err(JobError { message: format!("{}: {e}", job.source), ..e.into() }));
+            }
+            Err(e) => return Err(root_err(JobError { message: format!("{}: {e}", job.source), ..e.into() })),
         }
         let (source, errors) = local::walk(sides.local_root(), &job.filter).map_err(|e| root_err(e.into()))?;
         for (dir, why) in errors {
@@ -256,7 +259,8 @@ where
             let is_dir = with_retries(pool, &mut lease, job.retries, ctl, |s| s.is_dir(sides.remote_root()))
                 .map_err(root_err)?;
             if !is_dir {
-                return Err(root_err(JobError::permanent(format!("{}: no such directory", job.source))));
+                // As servers with MLSD answer.
+                return Err(root_err(JobError::permanent(format!("550 {}: No such directory.", job.source))));
             }
         }
         for (dir, why) in w.errors {
@@ -315,11 +319,14 @@ where
     // The target root.
     if target_missing {
         if job.upload {
+            // Each missing parent too, like `mkdir -p`; a failure shows in
+            // the transfers that follow.
             let mut lease = None;
-            if let Err(e) = with_retries(pool, &mut lease, job.retries, ctl, |s| s.mkdir(sides.remote_root())) {
-                // It may exist after all (a listing that failed for another
-                // reason); the transfers will tell.
-                if e.fault == Fault::Stopped {
+            let root = sides.remote_root();
+            let ends = root.char_indices().filter(|&(i, c)| c == '/' && i > 0).map(|(i, _)| i).chain([root.len()]);
+            for end in ends.filter(|&end| end > 0) {
+                let e = with_retries(pool, &mut lease, job.retries, ctl, |s| s.mkdir(&root[..end])).err();
+                if e.is_some_and(|e| e.fault == Fault::Stopped) {
                     return Err(MirrorError::Stopped);
                 }
             }

@@ -18,7 +18,11 @@ pub struct Walked {
 
 struct Queue {
     pending: Vec<String>,
+    /// Workers listing a directory now.
     busy: usize,
+    /// Workers taking a session, or holding one and waiting for work: a
+    /// worker without one only takes one for work nobody else will do.
+    ready: usize,
 }
 
 fn child(dir: &str, name: &str) -> String {
@@ -60,7 +64,7 @@ where
         add(&mut tree, &mut pending, "", entries);
     }
     // Depth-first from the end of the list keeps the queue short on deep trees.
-    let queue = Mutex::new(Queue { pending, busy: 0 });
+    let queue = Mutex::new(Queue { pending, busy: 0, ready: 0 });
     let wake = Condvar::new();
     let found = Mutex::new((tree, Vec::new()));
     let workers = workers.max(1);
@@ -75,18 +79,35 @@ where
                     // A session first, then work: a worker waiting for a
                     // session must not hold a directory others wait on.
                     if lease.is_none() {
-                        if queue.lock().unwrap().pending.is_empty() && queue.lock().unwrap().busy == 0 {
+                        {
+                            let mut q = queue.lock().unwrap();
+                            loop {
+                                if ctl.stopped() || (q.pending.is_empty() && q.busy == 0) {
+                                    return;
+                                }
+                                if q.pending.len() > q.ready {
+                                    q.ready += 1;
+                                    break;
+                                }
+                                q = wake.wait_timeout(q, Duration::from_millis(50)).unwrap().0;
+                            }
+                        }
+                        let got = pool.get();
+                        if let Ok(l) = got {
+                            lease = Some(l);
+                        } else {
+                            queue.lock().unwrap().ready -= 1;
+                            wake.notify_all();
                             return;
                         }
-                        match pool.get() {
-                            Ok(l) => lease = Some(l),
-                            Err(_) => return,
-                        }
+                    } else {
+                        queue.lock().unwrap().ready += 1;
                     }
                     let dir = {
                         let mut q = queue.lock().unwrap();
-                        loop {
+                        let dir = loop {
                             if ctl.stopped() {
+                                q.ready -= 1;
                                 return;
                             }
                             if let Some(d) = q.pending.pop() {
@@ -94,10 +115,13 @@ where
                                 break d;
                             }
                             if q.busy == 0 {
+                                q.ready -= 1;
                                 return;
                             }
                             q = wake.wait_timeout(q, Duration::from_millis(50)).unwrap().0;
-                        }
+                        };
+                        q.ready -= 1;
+                        dir
                     };
                     let listed = with_retries(pool, &mut lease, retries, ctl, |s| s.list(&rjoin(root, &dir)));
                     let mut more = Vec::new();
