@@ -44,6 +44,8 @@ from ._transfers import TransferResult
 from . import _signatures
 from . import _listing
 from . import _transfers
+from . import _mirror
+from ._mirror import MirrorResult
 
 __all__ = [
     "FTP",
@@ -70,3 +72,4 @@ else:  # pragma: no cover
 _signatures.install(_ftplib, FTP, FTP_TLS)
 _listing.install(FTP)
 _transfers.install(FTP)
+_mirror.install(FTP)

@@ -19,7 +19,6 @@ import sys
 import time
 
 from . import FTP, FTP_TLS, __version__
-from . import _rftp_ops as ops
 from ._rftp_bar import Bar, Board, Note, human_bytes
 from ._rftp_url import UsageError, parse_url, resolve_login
 
@@ -266,6 +265,7 @@ class Run:
         show = not args.quiet and err.isatty()
         self.board = Board(err) if show else None
         self.bars = {}
+        self.mirror_started = None
 
     # messages
 
@@ -393,6 +393,7 @@ class Run:
         board = self.board
         if board.footer is None:
             board.footer = Bar("total", total)
+            board.footer.started = self.mirror_started
             board.add(Note(""))
         board.footer.done, board.footer.total = done, total
         board.footer.files = (files_done, files_total)
@@ -543,8 +544,9 @@ def cmd_mirror(run, args):
         source, dest = target.path, local
     ftp = run.connect(target)
     run.part = None if args.dry_run or args.reverse else MIRROR_PARTS
-    result = ops.mirror(
-        ftp, source, dest, upload=args.reverse, connections=args.connections,
+    run.mirror_started = time.monotonic()
+    result = ftp.mirror(
+        source, dest, upload=args.reverse, connections=args.connections,
         delete=args.delete, include=args.include, exclude=args.exclude,
         dry_run=args.dry_run, retries=args.retries,
         progress=run.mirror_progress if run.board else None,

@@ -1,7 +1,8 @@
 //! Whole jobs above one connection: sessions opened from what a logged-in
-//! client knows, and whole-file downloads and uploads with resume,
-//! verification, retries, rate limits and parallel ranges. No Python here:
-//! progress and cancellation are shared atomics the caller polls and sets.
+//! client knows, whole-file downloads and uploads with resume, verification,
+//! retries, rate limits and parallel ranges, the session pool, and mirror.
+//! No Python here: progress and cancellation are shared atomics the caller
+//! polls and sets.
 
 pub mod cancel;
 pub mod download;
@@ -9,6 +10,8 @@ pub mod error;
 pub mod hash;
 pub mod job;
 pub mod local;
+pub mod mirror;
+pub mod pool;
 pub mod progress;
 pub mod ranges;
 pub mod rate;

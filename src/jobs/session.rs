@@ -246,6 +246,24 @@ impl Session {
         Ok(())
     }
 
+    /// Sends several command lines in one write, for commands whose replies
+    /// are read afterwards in order (pipelining): one round trip for all.
+    pub fn send_batch(&self, lines: &[String]) -> Result<()> {
+        let mut data = String::new();
+        for line in lines {
+            check_line(line).map_err(|m| Error::Unsupported(m.to_owned()))?;
+            data.push_str(line);
+            data.push_str("\r\n");
+        }
+        let mut buf = data.as_bytes();
+        let deadline = self.deadline();
+        while !buf.is_empty() {
+            let n = self.cancel.block(|| self.ctrl.send(buf, deadline))?;
+            buf = &buf[n..];
+        }
+        Ok(())
+    }
+
     /// Reads one (possibly multi-line) reply.
     pub fn reply(&self) -> Result<Reply> {
         let mut assembler = ReplyAssembler::new();

@@ -190,7 +190,7 @@ fn send_for(tx: &SyncSender<Vec<u8>>, mut block: Vec<u8>, limit: Duration) -> Re
 }
 
 /// The control connection and what sibling sessions need, from an FTP object.
-fn spec_of(ftp: &Bound<'_, PyAny>) -> PyResult<(Spec, Arc<Conn>, bool)> {
+pub(crate) fn spec_of(ftp: &Bound<'_, PyAny>) -> PyResult<(Spec, Arc<Conn>, bool)> {
     let py = ftp.py();
     let sock = ftp.getattr(intern!(py, "sock"))?;
     if sock.is_none() {
