@@ -299,6 +299,18 @@ def test_mirror_both_ways(srv, home, tmp_path):
     assert inc.returncode == 0
     assert sorted(tree_digest(only)) == ["new.txt"]
 
+    # One file cannot land (a directory is in its way): it is named, the rest complete.
+    blocked = tmp_path / "blocked"
+    (blocked / "medium.bin" / "in-the-way").mkdir(parents=True)
+    partial = rftp("mirror", url(srv), blocked, home=home)
+    assert partial.returncode == 1
+    lines = partial.stderr.decode().splitlines()
+    assert [line for line in lines if "medium.bin" in line] == [lines[0]]
+    assert lines[0].startswith("rftp: mirror .: medium.bin: ")
+    assert b"1 failed" in partial.stderr
+    got = tree_digest(blocked)
+    assert got == {k: v for k, v in tree_digest(srv.root).items() if k != "medium.bin"}
+
 
 # -- passwords ------------------------------------------------------------------
 
