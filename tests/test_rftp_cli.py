@@ -342,7 +342,29 @@ def test_netrc_login_and_no_password_in_ps(srv, home, tmp_path):
     assert sha256((srv.root / "up.bin").read_bytes()) == sha256(CONTENT["medium.bin"])
 
 
-def test_password_in_url_is_masked(srv, home):
+def test_password_in_url_is_masked_and_hidden_from_ps(srv, home, tmp_path):
+    """A password typed in the URL is masked in messages and the -v dialogue,
+    and overwritten in the command line `ps` shows, once rftp has started."""
+    local = tmp_path / "big.bin"
+    proc = subprocess.Popen(
+        [RFTP, "get", "--rate-limit", "2M", url(srv, "big.bin", password=PASSWORD), local],
+        env=env_for(home, password=None), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    try:
+        part = tmp_path / "big.bin.part"
+        wait_for(lambda: part.exists() and part.stat().st_size > 0, "the download to start")
+        with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
+            cmdline = f.read()
+        shown = ps_lines()
+        out, err = proc.communicate(timeout=RUN_TIMEOUT)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err
+    assert PASSWORD.encode() not in cmdline + out + err and PASSWORD not in shown
+    assert f"ftp://{USER}:{'*' * len(PASSWORD)}@".encode() in cmdline
+    assert sha256(local.read_bytes()) == sha256(CONTENT["big.bin"])
+
     ok = rftp("ls", "-v", url(srv, "nowhere/", password=PASSWORD), home=home, password=None)
     assert ok.returncode == 1
     assert PASSWORD.encode() not in ok.stdout + ok.stderr
@@ -439,6 +461,9 @@ def test_ctrl_c_keeps_part_file_and_resumes(srv, home, tmp_path):
     try:
         wait_for(lambda: part.exists() and part.stat().st_size > 0, "a partial file")
         assert PASSWORD not in ps_lines()  # RFTP_PASSWORD is not on the command line
+        with open(f"/proc/{proc.pid}/environ", "rb") as f:  # what `ps e` shows
+            environ = f.read().split(b"\0")
+        assert b"RFTP_PASSWORD=" + b"*" * len(PASSWORD) in environ
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=RUN_TIMEOUT)
     finally:

@@ -28,11 +28,12 @@ URLs:
   absolute: ftp://host/%2Fetc/motd names /etc/motd. A trailing / names a
   directory.
 
-Passwords, first found wins: the URL (visible in `ps`: avoid it), the
-RFTP_PASSWORD environment variable, ~/.netrc (machine/login/password), a
-prompt without echo when stdin is a terminal. Without a user in the URL the
-login is ~/.netrc's for the host, else anonymous. Passwords are masked in
-every message and in the -v dialogue.
+Passwords, first found wins: the URL, the RFTP_PASSWORD environment
+variable, ~/.netrc (machine/login/password), a prompt without echo when stdin
+is a terminal. Without a user in the URL the login is ~/.netrc's for the host,
+else anonymous. Passwords are masked in every message and in the -v dialogue;
+on Linux rftp also overwrites a URL's password and RFTP_PASSWORD where `ps`
+reads them, but only once it has started: prefer ~/.netrc or the prompt.
 
 FTPS certificates are verified against the system's trusted CAs (as curl
 does) and the host name is checked; --cafile FILE trusts FILE's CAs instead,

@@ -16,11 +16,13 @@ import re
 import ssl
 import sys
 import time
+from urllib.parse import urlsplit
 
 from . import FTP, FTP_TLS
 from ._rftp_args import build_parser
 from ._rftp_bar import Bar, Board, Note, human_bytes
-from ._rftp_url import UsageError, parse_url, resolve_login
+from ._rftp_scrub import hide_env_var, hide_url_password
+from ._rftp_url import PASSWORD_ENV, UsageError, parse_url, resolve_login
 
 __all__ = ["main"]
 
@@ -481,9 +483,27 @@ COMMANDS = {
 
 def main(argv=None):
     """Run rftp with ``argv`` (default sys.argv[1:]); returns via SystemExit."""
+    if argv is None:
+        hide_passwords(sys.argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     sys.exit(run_command(parser, args))
+
+
+def hide_passwords(argv):
+    """Take the passwords given on the command line or in RFTP_PASSWORD out of
+    what ``ps`` shows of this process (where the platform allows)."""
+    for arg in argv:
+        if "://" not in arg:
+            continue
+        try:
+            raw = urlsplit(arg).password
+        except ValueError:
+            continue
+        if raw:
+            hide_url_password(raw)
+    if os.environ.get(PASSWORD_ENV):
+        hide_env_var(PASSWORD_ENV)
 
 
 def run_command(parser, args):
