@@ -18,12 +18,13 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
 from rftplib._rftp_url import UsageError, parse_url
 from servers import PyftpdlibThreaded
-from support import CONTENT, TOP_LEVEL, sha256
+from support import CONTENT, NON_ASCII_NAME, TOP_LEVEL, sha256
 
 RFTP = str(Path(sys.executable).with_name("rftp"))
 USER, PASSWORD = "alice", "Zq7-very-secret-Xw"
@@ -177,6 +178,12 @@ def test_get_put_cat_piped(srv, home, tmp_path):
 
     cat = rftp("cat", url(srv, "medium.bin"), home=home)
     assert cat.returncode == 0 and sha256(cat.stdout) == sha256(CONTENT["medium.bin"])
+
+    # A percent-encoded UTF-8 name, as a browser or curl would write it.
+    encoded = urllib.parse.quote(NON_ASCII_NAME)
+    assert "%" in encoded
+    odd = rftp("cat", url(srv, encoded), home=home)
+    assert odd.returncode == 0 and sha256(odd.stdout) == sha256(CONTENT[NON_ASCII_NAME])
 
 
 def test_errors_are_one_line_with_distinct_statuses(srv, home, tmp_path):
