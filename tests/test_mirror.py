@@ -12,6 +12,8 @@ import _thread
 import hashlib
 import os
 import random
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -437,3 +439,24 @@ def test_ctrl_c_stops_and_leaves_part_files_to_resume(root, tmp_path):
         assert result.transferred == ["big file.bin"]
         assert result.bytes == len(data) - have, "resumed from the part"
     assert (tmp_path / "copy" / "big file.bin").read_bytes() == data
+
+
+def test_the_readme_example_runs(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Mirror\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[0].startswith(
+        "MirrorResult(transferred=4, skipped=0, deleted=0, failed=0"
+    )
+    assert out[1:] == ["[]", "['docs/new.txt'] ['README']"]

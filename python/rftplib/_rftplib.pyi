@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from io import BufferedReader, BufferedRWPair, BufferedWriter, IOBase, TextIOWrapper
 from socket import AddressFamily, SocketIO, SocketKind
 from ssl import SSLContext, SSLSocket
-from typing import Any, Final, Literal, TypeVar, overload
+from typing import Any, ClassVar, Final, Literal, TypeVar, overload
 
 from _typeshed import (
     ReadableBuffer,
@@ -54,11 +54,13 @@ __all__ = [
     "ControlFile",
     "Error",
     "ListeningSocket",
+    "MirrorResult",
     "Socket",
     "__version__",
     "_choose_hash",
     "_parse_feat",
     "_parse_hash_reply",
+    "_mirror_run",
     "_parse_mlsd_line",
     "error_perm",
     "error_proto",
@@ -649,6 +651,44 @@ class FTP:
         ValueError for an unknown algorithm name.
         """
 
+    # -- Additions beyond ftplib (rftplib._mirror) ---------------------------
+
+    def mirror(
+        self,
+        source: StrPath,
+        target: StrPath,
+        *,
+        upload: bool = False,
+        connections: int = 4,
+        delete: bool = False,
+        newer_only: bool = True,
+        include: str | Iterable[str] | None = None,
+        exclude: str | Iterable[str] | None = None,
+        dry_run: bool = False,
+        verify: bool = True,
+        progress: Callable[[str, int, int, int, int], object] | bool | None = None,
+        retries: int = 3,
+        fail_fast: bool = False,
+    ) -> MirrorResult:
+        """Copy the remote directory *source* into the local directory *target*
+        (``upload=True``: the local *source* to the remote *target*), like lftp's
+        ``mirror`` (``mirror -R``), over a pool of up to *connections* sessions.
+
+        Files that already match (same size, and the same time within the
+        listings' precision, or a newer target copy with *newer_only*) are
+        skipped, so a second run transfers nothing. *delete* removes what the
+        source no longer has; *include*/*exclude* are glob patterns on relative
+        paths (``*``, ``?``, ``[...]``, ``**``; a pattern without ``/`` matches
+        the name at any depth); *dry_run* changes nothing. Each file lands
+        atomically via a temporary name, resumes a ``.part`` left by an
+        interrupted run, and is retried *retries* times after transient faults.
+        *progress*: ``True`` for a progress line on a terminal, or
+        ``progress(path, bytes_done, bytes_total, files_done, files_total)``.
+        A file that still fails is listed in ``MirrorResult.failed`` while the
+        rest complete; with *fail_fast* the first failure raises. The pool
+        shrinks when the server refuses extra logins (421/530).
+        """
+
 class FTP_TLS(FTP):
     """An FTP client with explicit TLS (RFC 4217), a drop-in for ``ftplib.FTP_TLS``.
 
@@ -756,3 +796,68 @@ class FTP_TLS(FTP):
 
     def abort(self) -> str:
         """As ``FTP.abort``, but ABOR is sent as ordinary data (TLS has no urgent data)."""
+
+# -- mirror (rftplib._mirror) --------------------------------------------------
+
+@final
+class MirrorResult:
+    """What ``FTP.mirror()`` did; paths are relative to the two roots."""
+
+    def __new__(
+        cls,
+        transferred: list[str] = ...,
+        skipped: list[str] = ...,
+        deleted: list[str] = ...,
+        failed: list[tuple[str, str]] = ...,
+        bytes: int = 0,
+        seconds: float = 0.0,
+    ) -> Self: ...
+    @property
+    def transferred(self) -> list[str]:
+        """Files copied by this run."""
+
+    @property
+    def skipped(self) -> list[str]:
+        """Files left alone: already matching, or not regular files (links)."""
+
+    @property
+    def deleted(self) -> list[str]:
+        """Target files and directories removed (``delete=True``), in the order removed."""
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        """``(path, reason)`` for each file or directory that failed after its retries."""
+
+    @property
+    def bytes(self) -> int:
+        """Bytes moved by this run (a resumed file counts what was still missing)."""
+
+    @property
+    def seconds(self) -> float:
+        """How long the run took."""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+def _mirror_run(
+    ftp: FTP,
+    source: str,
+    target: str,
+    upload: bool,
+    connections: int,
+    delete: bool,
+    newer_only: bool,
+    include: list[str],
+    exclude: list[str],
+    dry_run: bool,
+    verify: bool,
+    progress: Callable[[str, int, int, int, int], object] | None,
+    retries: int,
+    fail_fast: bool,
+    features: list[str],
+) -> MirrorResult:
+    """The engine of ``FTP.mirror``, run with the GIL released."""
