@@ -154,7 +154,7 @@ fn now_unix() -> i64 {
 impl FtpRemote {
     fn read_listing(&mut self, cmd: &str) -> Result<Vec<u8>, Error> {
         let s = &mut self.session;
-        let (data, _) = s.open_data(cmd, None)?;
+        let (data, _) = s.open_data_pipelined(cmd, None)?;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -196,7 +196,7 @@ impl FtpRemote {
         }
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
-        let (data, _) = s.open_data(&format!("RETR {remote}"), (offset > 0).then_some(offset)).map_err(job_error)?;
+        let (data, _) = s.open_data_pipelined(&format!("RETR {remote}"), (offset > 0).then_some(offset)).map_err(job_error)?;
         let mut got = 0u64;
         let mut buf = vec![0u8; BLOCK];
         let stopped = loop {
@@ -257,7 +257,7 @@ impl FtpRemote {
         let temp = temp_name(remote);
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
-        let (data, _) = s.open_data(&format!("STOR {temp}"), None).map_err(job_error)?;
+        let (data, _) = s.open_data_pipelined(&format!("STOR {temp}"), None).map_err(job_error)?;
         let mut sent = 0u64;
         let mut buf = vec![0u8; BLOCK];
         loop {
