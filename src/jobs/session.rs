@@ -433,8 +433,11 @@ impl Session {
             (227, true) => {
                 let (host, p1, p2) = parse227(&r.text).map_err(|_| Error::Proto(r.text.clone()))?;
                 let port = port_of(p1, p2).ok_or_else(|| Error::Proto(r.text.clone()))?;
-                let ip: IpAddr =
-                    if self.trust_pasv_ipv4 { host.parse().map_err(|_| Error::Proto(r.text.clone()))? } else { peer.ip() };
+                let ip: IpAddr = if self.trust_pasv_ipv4 {
+                    host.parse().map_err(|_| Error::Proto(r.text.clone()))?
+                } else {
+                    peer.ip()
+                };
                 SocketAddr::new(ip, port)
             }
             (229, _) => {
