@@ -14,6 +14,7 @@ from ._rftplib import (
     _parse_feat,
     _parse_hash_reply,
     _upload,
+    Error,
     error_perm,
 )
 
@@ -39,6 +40,8 @@ def feat(self):
 
 
 def _features_or_none(self):
+    if self.sock is None:
+        raise Error("not connected: call connect() and login() first")
     try:
         return self.feat()
     except error_perm:

@@ -191,6 +191,8 @@ fn to_file(job: &Job, mut slot: Option<Session>, opts: &DownloadOptions, p: &Pro
         let n = if multi_ok { opts.connections.max(1) } else { 1 };
         return ranged(job, slot, opts, &file, part, size, todo, n, resumed, p);
     }
+    // No usable state file: whatever the .part holds is one prefix.
+    local::remove_state(part);
     let mut offset = existing.unwrap_or(0);
     if let Some(size) = p.size {
         if offset > size {
@@ -395,7 +397,11 @@ fn fetch_range(
             s.finish(data)?;
             return Err(Error::Verify(format!("size mismatch: the server said {size} bytes, the file ended at {pos}")));
         }
-        file.write_all_at(&buf[..n], *pos).map_err(Error::Local)?;
+        // The .part was grown with set_len and this region never written:
+        // zeros are already there, and skipping them keeps sparse files sparse.
+        if !is_zero(&buf[..n]) {
+            file.write_all_at(&buf[..n], *pos).map_err(Error::Local)?;
+        }
         *pos += n as u64;
         job.account(n)?;
     }
@@ -409,4 +415,25 @@ fn fetch_range(
         s.abandon(data)?;
     }
     Ok(())
+}
+
+/// Whether every byte is zero: compared a page at a time with a page of
+/// zeros, which is memcmp (fast in any build).
+fn is_zero(data: &[u8]) -> bool {
+    static ZEROS: [u8; 4096] = [0; 4096];
+    data.chunks(4096).all(|page| page == &ZEROS[..page.len()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_blocks() {
+        assert!(is_zero(&[]));
+        assert!(is_zero(&[0; 10000]));
+        let mut v = vec![0u8; 10000];
+        v[9999] = 1;
+        assert!(!is_zero(&v));
+    }
 }
