@@ -9,12 +9,12 @@ import weakref
 
 from . import _progress
 from ._rftplib import (
+    Error,
     _choose_hash,
     _download,
     _parse_feat,
     _parse_hash_reply,
     _upload,
-    Error,
     error_perm,
 )
 
