@@ -534,17 +534,21 @@ def test_bad_arguments(lib, ftpd, tmp_path):
     ftp.quit()
 
 
-def test_readme_example_runs(tmp_path, monkeypatch, capsys):
+def test_readme_example_runs(tmp_path, capsys):
     import warnings
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    repo = Path(__file__).resolve().parent.parent
+    readme = (repo / "README.md").read_text()
     section = readme[readme.index("## Whole-file transfers") :]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
-    monkeypatch.chdir(tmp_path)  # the example changes directory; this restores it
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # pyftpdlib's asyncore
-        exec(compile(code, "README.md", "exec"), {})
+    os.chdir(tmp_path)  # the example changes directory; go back to the checkout
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # pyftpdlib's asyncore
+            exec(compile(code, "README.md", "exec"), {})
+    finally:
+        os.chdir(repo)
     out = capsys.readouterr().out
     assert "52428800 4 " in out
     assert "TransferResult(remote='copy.bin'" in out

@@ -18,6 +18,7 @@ use super::hash::{hash_prefix, Hasher};
 use super::local;
 use super::ranges::{self, Range};
 use super::session::{parse_time_val, Session};
+use super::splice::{Pipe, PIPE_SIZE};
 
 pub use super::job::Job;
 
@@ -258,6 +259,12 @@ fn single(
     let mut buf = vec![0u8; opts.blocksize.max(1)];
     let chunk = job.read_size(buf.len());
     let cmd = format!("RETR {}", opts.remote);
+    // Without hashing, a plain connection's bytes can go to the file without
+    // a copy through user space.
+    let pipe = match (&*hasher, &*out) {
+        (None, Out::File(_)) => Pipe::new().ok(),
+        _ => None,
+    };
     job.with_retries(slot, |s| {
         s.binary()?;
         let rest = (offset > 0).then_some(offset);
@@ -265,6 +272,25 @@ fn single(
         if expected.is_none() && offset == 0 {
             expected = announced;
             job.progress.set_total(expected);
+        }
+        if let (Some(pipe), Out::File(file)) = (&pipe, &*out) {
+            let want = chunk.min(PIPE_SIZE);
+            while let Some(n) = data.splice_to_pipe(pipe.write_fd(), want)? {
+                if n == 0 {
+                    s.finish(data)?;
+                    return check_size(expected, offset);
+                }
+                if let Some(total) = expected {
+                    if offset + n as u64 > total {
+                        return Err(Error::Verify(format!(
+                            "size mismatch: the server said {total} bytes and sent more"
+                        )));
+                    }
+                }
+                pipe.drain_to(file, n)?;
+                offset += n as u64;
+                job.account(n)?;
+            }
         }
         loop {
             let n = data.read(&mut buf[..chunk])?;
