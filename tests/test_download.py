@@ -546,7 +546,7 @@ def test_readme_example_runs(tmp_path, capsys):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # pyftpdlib's asyncore
-            exec(compile(code, "README.md", "exec"), {})
+            exec(compile(code, "README.md", "exec"), {})  # noqa: S102 - the README example
     finally:
         os.chdir(repo)
     out = capsys.readouterr().out
