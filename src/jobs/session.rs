@@ -90,6 +90,13 @@ impl Data {
         self.cancel.block(|| self.conn.recv(buf, deadline))
     }
 
+    /// Moves up to `len` bytes into `pipe_w` without a copy through user
+    /// space; None when this connection cannot (TLS).
+    pub fn splice_to_pipe(&self, pipe_w: i32, len: usize) -> Result<Option<usize>> {
+        let deadline = Deadline::after(self.timeout);
+        self.cancel.block(|| self.conn.splice_to_pipe(pipe_w, len, deadline))
+    }
+
     pub fn write_all(&self, mut buf: &[u8]) -> Result<()> {
         let deadline = Deadline::after(self.timeout);
         while !buf.is_empty() {
