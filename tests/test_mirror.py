@@ -12,6 +12,8 @@ import _thread
 import hashlib
 import os
 import random
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -98,11 +100,11 @@ def vsftpd_user_owns(path):
 # -- whole trees, both directions ---------------------------------------------
 
 
-def test_download_2000_files_from_pyftpdlib_then_nothing_to_do(ftpd, root, tmp_path):
-    make_tree(root / "tree", 2000)
+def test_download_from_pyftpdlib_then_nothing_to_do(ftpd, root, tmp_path):
+    make_tree(root / "tree", 500)
     with login(ftpd) as ftp:
         result = ftp.mirror("tree", tmp_path / "copy")
-        assert len(result.transferred) == 2000
+        assert len(result.transferred) == 500
         assert result.failed == [] and result.deleted == []
         assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
         assert result.bytes == sum(
@@ -110,7 +112,7 @@ def test_download_2000_files_from_pyftpdlib_then_nothing_to_do(ftpd, root, tmp_p
         )
         again = ftp.mirror("tree", tmp_path / "copy")
         assert again.transferred == [] and again.failed == []
-        assert len(again.skipped) == 2000
+        assert len(again.skipped) == 500
         assert again.bytes == 0
         # The user's connection is still in step.
         assert ftp.pwd() == "/"
@@ -135,7 +137,8 @@ def test_upload_2000_files_to_vsftpd_then_nothing_to_do(root, tmp_path):
         assert result.failed == []
         assert len(result.transferred) == 2000
         assert tree_digest(root / "up" / "loaded") == tree_digest(local)
-        again = ftp.mirror(local, "up/loaded", upload=True)
+        # vsftpd sets times with MDTM: equal even without newer_only.
+        again = ftp.mirror(local, "up/loaded", upload=True, newer_only=False)
         assert again.transferred == [] and len(again.skipped) == 2000
     # No temporary upload names are left behind.
     assert not [p for p in (root / "up").rglob("*rftplib-part*")]
@@ -179,6 +182,22 @@ def test_mirror_over_ftps_with_prot_p(ftpd_tls, root, tmp_path, tls_ca):
         assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
         up = ftps.mirror(tmp_path / "copy", "back", upload=True, connections=3)
         assert len(up.transferred) == 60
+    assert tree_digest(root / "back") == tree_digest(root / "tree")
+
+
+def test_mirror_over_vsftpd_explicit_tls_with_session_reuse(root, tmp_path):
+    make_tree(root / "tree", 60, seed=6)
+    with Vsftpd(root, tls="explicit") as srv:
+        ftps = rftplib.FTP_TLS(context=srv.client_context(), timeout=TIMEOUT)
+        with ftps:
+            ftps.connect(srv.host, srv.port)
+            ftps.login(srv.user, srv.password)
+            ftps.prot_p()
+            result = ftps.mirror("tree", tmp_path / "copy", connections=3)
+            assert result.failed == [] and len(result.transferred) == 60
+            up = ftps.mirror(tmp_path / "copy", "back", upload=True, connections=3)
+            assert up.failed == [] and len(up.transferred) == 60
+    assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
     assert tree_digest(root / "back") == tree_digest(root / "tree")
 
 
@@ -308,13 +327,13 @@ def test_progress_true_is_quiet_off_a_terminal(ftpd, root, tmp_path, capsys):
 
 
 def test_vsftpd_two_sessions_per_client_with_eight_connections(root, tmp_path):
-    make_tree(root / "tree", 300, seed=5)
+    make_tree(root / "tree", 200, seed=5)
     with LimitedVsftpd(root) as srv, login(srv) as ftp:
         result = ftp.mirror("tree", tmp_path / "copy", connections=8)
         assert result.failed == []
         assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
         up = ftp.mirror(tmp_path / "copy", "back", upload=True, connections=8)
-        assert up.failed == [] and len(up.transferred) == 300
+        assert up.failed == [] and len(up.transferred) == 200
         # The user's own session survived the refusals.
         assert ftp.voidcmd("NOOP").startswith("200")
     assert tree_digest(root / "back") == tree_digest(root / "tree")
@@ -437,3 +456,24 @@ def test_ctrl_c_stops_and_leaves_part_files_to_resume(root, tmp_path):
         assert result.transferred == ["big file.bin"]
         assert result.bytes == len(data) - have, "resumed from the part"
     assert (tmp_path / "copy" / "big file.bin").read_bytes() == data
+
+
+def test_the_readme_example_runs(tmp_path):
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme.split("## Mirror\n", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout.splitlines()
+    assert out[0].startswith(
+        "MirrorResult(transferred=4, skipped=0, deleted=0, failed=0"
+    )
+    assert out[1:] == ["[]", "['docs/new.txt'] ['README']"]

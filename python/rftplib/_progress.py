@@ -35,7 +35,9 @@ class Bar:
         self.stream = stream if stream is not None else sys.stderr
         self.width = width
         self.start = time.monotonic()
-        self.first = None  # (time, bytes) of the first report: resumed bytes are not rate
+        self.first = (
+            None  # (time, bytes) of the first report: resumed bytes are not rate
+        )
         self.drawn = False
         try:
             self.enabled = self.stream.isatty()

@@ -17,16 +17,19 @@ from collections.abc import Callable, Iterable, Iterator
 from io import BufferedReader, BufferedRWPair, BufferedWriter, IOBase, TextIOWrapper
 from socket import AddressFamily, SocketIO, SocketKind
 from ssl import SSLContext, SSLSocket
-from typing import Any, Final, Literal, TypeVar, overload
+from typing import Any, ClassVar, Final, Literal, TypeVar, overload
 
 from _typeshed import (
     ReadableBuffer,
     StrPath,
     SupportsRead,
     SupportsReadline,
+    SupportsWrite,
     WriteableBuffer,
 )
 from typing_extensions import Self, TypeAlias, final
+
+from ._transfers import TransferResult
 
 _T = TypeVar("_T")
 
@@ -55,9 +58,14 @@ __all__ = [
     "Entry",
     "Error",
     "ListeningSocket",
+    "MirrorResult",
     "Socket",
+    "VerificationError",
+    "_Login",
     "__version__",
     "_choose_hash",
+    "_download",
+    "_mirror_run",
     "_mlsd_entry",
     "_mlst_entry",
     "_parse_feat",
@@ -65,6 +73,7 @@ __all__ = [
     "_parse_listing",
     "_parse_mlsd_line",
     "_read_listing",
+    "_upload",
     "error_perm",
     "error_proto",
     "error_reply",
@@ -99,6 +108,14 @@ class error_perm(Error, ftplib.error_perm):
 
 class error_proto(Error, ftplib.error_proto):
     """A reply whose first character is not 1-5, or a malformed 227/229 reply."""
+
+class VerificationError(Error):
+    """A whole-file transfer (``download``/``upload``) completed, but its size
+    or checksum is not what the server said. Nothing is left at the target
+    (a download's ``.part`` is removed too: its bytes are wrong).
+
+    In ``all_errors``, through ``Error``.
+    """
 
 def parse150(resp: str) -> int | None:
     """Return the transfer size announced by a '150 ... (N bytes)' reply, or None.
@@ -144,6 +161,48 @@ def _choose_hash(
 
 def _parse_hash_reply(reply: str, algorithm_name: str) -> str | None:
     """The lower-case hex digest in a HASH or X-command reply, or None."""
+
+_Progress: TypeAlias = Callable[[int, int | None], object]
+_Reported: TypeAlias = tuple[int, int, int, int, tuple[str, str] | None, int | None]
+
+def _download(
+    ftp: FTP,
+    remote: str,
+    target: str | None,
+    fileobj: Any,
+    resume: bool,
+    connections: int,
+    verify: bool,
+    progress: _Progress | None,
+    retries: int,
+    rate_limit: float | None,
+    preserve_mtime: bool,
+    blocksize: int,
+    features: list[tuple[str, str]],
+) -> _Reported:
+    """The engine of ``FTP.download``: ``(bytes, size, resumed_from, connections, checksum, mtime)``."""
+
+def _upload(
+    ftp: FTP,
+    remote: str,
+    path: str | None,
+    fileobj: Any,
+    resume: bool,
+    atomic: bool,
+    verify: bool,
+    progress: _Progress | None,
+    retries: int,
+    rate_limit: float | None,
+    preserve_mtime: bool,
+    blocksize: int,
+    features: list[tuple[str, str]],
+) -> _Reported:
+    """The engine of ``FTP.upload``: as ``_download``."""
+
+@final
+class _Login:
+    """The credentials of the last ``login()``, opaque to Python (used to open
+    sibling sessions and to log in again after a reconnect)."""
 
 @final
 class Socket:
@@ -691,6 +750,120 @@ class FTP:
         after ``onerror(exc)``; connection failures raise.
         """
 
+    def download(
+        self,
+        remote: str,
+        local: StrPath | SupportsWrite[bytes] | None = None,
+        *,
+        resume: bool = True,
+        connections: int = 1,
+        verify: bool = True,
+        progress: Callable[[int, int | None], object] | bool | None = None,
+        retries: int = 3,
+        rate_limit: float | None = None,
+        preserve_mtime: bool = False,
+        blocksize: int | None = None,
+    ) -> TransferResult:
+        """Download the remote file *remote*, in native code with the GIL released.
+
+        *local* is a path (a directory keeps the remote base name; default: the
+        remote base name in the current directory) or a writable binary file
+        object (then no ``.part``, no resume, one connection). The bytes go to
+        ``<local>.part``, renamed onto *local* only once the transfer completed
+        and was verified: a failed or interrupted download leaves the ``.part``,
+        never a truncated target, and *resume* continues it with REST.
+
+        *verify*: the byte count must match SIZE (or MLST, or the 150 reply), and
+        when FEAT offers HASH (SHA-256/SHA-1/MD5/CRC32) or XSHA256/XSHA1/XMD5/XCRC
+        the server's hash must match the one computed while the bytes stream;
+        a mismatch raises VerificationError and leaves nothing at *local*.
+
+        *connections* > 1 splits the file into ranges fetched over that many
+        sessions (logged in with ``login()``'s credentials, TLS and PROT as this
+        one, same directory) and written in place; fewer are used when the
+        server refuses logins (421/530), one when it lacks SIZE or REST or when
+        ``login()`` was not used. An interrupted ranged download records its
+        holes in ``<local>.part.ranges`` so that the next call resumes them.
+
+        *retries*: transient failures (timeouts, resets, EOF, 4xx) reconnect
+        and continue from the last byte after 1 s, 2 s, 4 s... (capped at 30 s);
+        5xx replies raise at once. *progress* is called as
+        ``progress(bytes_done, bytes_total_or_None)`` in the calling thread at
+        most ~10 times a second and once at the end; an exception it raises
+        stops the transfer (the ``.part`` is kept) and propagates.
+        ``progress=True`` draws a bar on stderr when it is a terminal.
+        *rate_limit* caps bytes per second over all connections.
+        *preserve_mtime* gives *local* the remote modification time (MLST or
+        MDTM). *blocksize* is the largest read (default 1 MiB). Ctrl-C stops
+        within about 100 ms with KeyboardInterrupt, keeping the ``.part``.
+        """
+
+    def upload(
+        self,
+        local: StrPath | SupportsRead[bytes],
+        remote: str | None = None,
+        *,
+        resume: bool = False,
+        atomic: bool = False,
+        verify: bool = True,
+        progress: Callable[[int, int | None], object] | bool | None = None,
+        retries: int = 3,
+        rate_limit: float | None = None,
+        preserve_mtime: bool = False,
+        blocksize: int | None = None,
+    ) -> TransferResult:
+        """Upload *local* (a path, or a readable binary file object) to *remote*
+        (default: the local base name), in native code with the GIL released.
+
+        *resume*: SIZE of the remote file, then REST+STOR from there (APPE where
+        REST before STOR is refused); needs a path. *atomic*: STOR to a hidden
+        temporary name in the same remote directory, then RNFR/RNTO onto
+        *remote*, so that readers never see a partial file. *verify*: SIZE
+        must match, and the server's hash where FEAT offers one (else
+        VerificationError). *preserve_mtime*: MFMT (or SITE UTIME) where the
+        server supports it. *retries* (paths only: continue from what the
+        server kept), *progress*, *rate_limit* and *blocksize* as for
+        ``download``.
+        """
+
+    # -- Additions beyond ftplib (rftplib._mirror) ---------------------------
+
+    def mirror(
+        self,
+        source: StrPath,
+        target: StrPath,
+        *,
+        upload: bool = False,
+        connections: int = 4,
+        delete: bool = False,
+        newer_only: bool = True,
+        include: str | Iterable[str] | None = None,
+        exclude: str | Iterable[str] | None = None,
+        dry_run: bool = False,
+        verify: bool = True,
+        progress: Callable[[str, int, int, int, int], object] | bool | None = None,
+        retries: int = 3,
+        fail_fast: bool = False,
+    ) -> MirrorResult:
+        """Copy the remote directory *source* into the local directory *target*
+        (``upload=True``: the local *source* to the remote *target*), like lftp's
+        ``mirror`` (``mirror -R``), over a pool of up to *connections* sessions.
+
+        Files that already match (same size, and the same time within the
+        listings' precision, or a newer target copy with *newer_only*) are
+        skipped, so a second run transfers nothing. *delete* removes what the
+        source no longer has; *include*/*exclude* are glob patterns on relative
+        paths (``*``, ``?``, ``[...]``, ``**``; a pattern without ``/`` matches
+        the name at any depth); *dry_run* changes nothing. Each file lands
+        atomically via a temporary name, resumes a ``.part`` left by an
+        interrupted run, and is retried *retries* times after transient faults.
+        *progress*: ``True`` for a progress line on a terminal, or
+        ``progress(path, bytes_done, bytes_total, files_done, files_total)``.
+        A file that still fails is listed in ``MirrorResult.failed`` while the
+        rest complete; with *fail_fast* the first failure raises. The pool
+        shrinks when the server refuses extra logins (421/530).
+        """
+
 class FTP_TLS(FTP):
     """An FTP client with explicit TLS (RFC 4217), a drop-in for ``ftplib.FTP_TLS``.
 
@@ -895,3 +1068,69 @@ def _mlst_entry(line: str, path: str) -> Entry | None:
 
 def _mlsd_entry(line: str, dirpath: str) -> Entry | None:
     """The entry of one MLSD line, under *dirpath*; None for ``.``, ``..``, cdir and pdir."""
+
+
+# -- mirror (rftplib._mirror) --------------------------------------------------
+
+@final
+class MirrorResult:
+    """What ``FTP.mirror()`` did; paths are relative to the two roots."""
+
+    def __new__(
+        cls,
+        transferred: list[str] = ...,
+        skipped: list[str] = ...,
+        deleted: list[str] = ...,
+        failed: list[tuple[str, str]] = ...,
+        bytes: int = 0,
+        seconds: float = 0.0,
+    ) -> Self: ...
+    @property
+    def transferred(self) -> list[str]:
+        """Files copied by this run."""
+
+    @property
+    def skipped(self) -> list[str]:
+        """Files left alone: already matching, or not regular files (links)."""
+
+    @property
+    def deleted(self) -> list[str]:
+        """Target files and directories removed (``delete=True``), in the order removed."""
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        """``(path, reason)`` for each file or directory that failed after its retries."""
+
+    @property
+    def bytes(self) -> int:
+        """Bytes moved by this run (a resumed file counts what was still missing)."""
+
+    @property
+    def seconds(self) -> float:
+        """How long the run took."""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+def _mirror_run(
+    ftp: FTP,
+    source: str,
+    target: str,
+    upload: bool,
+    connections: int,
+    delete: bool,
+    newer_only: bool,
+    include: list[str],
+    exclude: list[str],
+    dry_run: bool,
+    verify: bool,
+    progress: Callable[[str, int, int, int, int], object] | None,
+    retries: int,
+    fail_fast: bool,
+    features: list[str],
+) -> MirrorResult:
+    """The engine of ``FTP.mirror``, run with the GIL released."""

@@ -9,6 +9,7 @@ import weakref
 
 from . import _progress
 from ._rftplib import (
+    Error,
     _choose_hash,
     _download,
     _parse_feat,
@@ -39,6 +40,8 @@ def feat(self):
 
 
 def _features_or_none(self):
+    if self.sock is None:
+        raise Error("not connected: call connect() and login() first")
     try:
         return self.feat()
     except error_perm:

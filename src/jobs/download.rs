@@ -18,6 +18,7 @@ use super::hash::{hash_prefix, Hasher};
 use super::local;
 use super::ranges::{self, Range};
 use super::session::{parse_time_val, Session};
+use super::splice::{Pipe, PIPE_SIZE};
 
 pub use super::job::Job;
 
@@ -191,6 +192,8 @@ fn to_file(job: &Job, mut slot: Option<Session>, opts: &DownloadOptions, p: &Pro
         let n = if multi_ok { opts.connections.max(1) } else { 1 };
         return ranged(job, slot, opts, &file, part, size, todo, n, resumed, p);
     }
+    // No usable state file: whatever the .part holds is one prefix.
+    local::remove_state(part);
     let mut offset = existing.unwrap_or(0);
     if let Some(size) = p.size {
         if offset > size {
@@ -256,6 +259,12 @@ fn single(
     let mut buf = vec![0u8; opts.blocksize.max(1)];
     let chunk = job.read_size(buf.len());
     let cmd = format!("RETR {}", opts.remote);
+    // Without hashing, a plain connection's bytes can go to the file without
+    // a copy through user space.
+    let pipe = match (&*hasher, &*out) {
+        (None, Out::File(_)) => Pipe::new().ok(),
+        _ => None,
+    };
     job.with_retries(slot, |s| {
         s.binary()?;
         let rest = (offset > 0).then_some(offset);
@@ -263,6 +272,25 @@ fn single(
         if expected.is_none() && offset == 0 {
             expected = announced;
             job.progress.set_total(expected);
+        }
+        if let (Some(pipe), Out::File(file)) = (&pipe, &*out) {
+            let want = chunk.min(PIPE_SIZE);
+            while let Some(n) = data.splice_to_pipe(pipe.write_fd(), want)? {
+                if n == 0 {
+                    s.finish(data)?;
+                    return check_size(expected, offset);
+                }
+                if let Some(total) = expected {
+                    if offset + n as u64 > total {
+                        return Err(Error::Verify(format!(
+                            "size mismatch: the server said {total} bytes and sent more"
+                        )));
+                    }
+                }
+                pipe.drain_to(file, n)?;
+                offset += n as u64;
+                job.account(n)?;
+            }
         }
         loop {
             let n = data.read(&mut buf[..chunk])?;
@@ -395,7 +423,11 @@ fn fetch_range(
             s.finish(data)?;
             return Err(Error::Verify(format!("size mismatch: the server said {size} bytes, the file ended at {pos}")));
         }
-        file.write_all_at(&buf[..n], *pos).map_err(Error::Local)?;
+        // The .part was grown with set_len and this region never written:
+        // zeros are already there, and skipping them keeps sparse files sparse.
+        if !is_zero(&buf[..n]) {
+            file.write_all_at(&buf[..n], *pos).map_err(Error::Local)?;
+        }
         *pos += n as u64;
         job.account(n)?;
     }
@@ -409,4 +441,25 @@ fn fetch_range(
         s.abandon(data)?;
     }
     Ok(())
+}
+
+/// Whether every byte is zero: compared a page at a time with a page of
+/// zeros, which is memcmp (fast in any build).
+fn is_zero(data: &[u8]) -> bool {
+    static ZEROS: [u8; 4096] = [0; 4096];
+    data.chunks(4096).all(|page| page == &ZEROS[..page.len()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_blocks() {
+        assert!(is_zero(&[]));
+        assert!(is_zero(&[0; 10000]));
+        let mut v = vec![0u8; 10000];
+        v[9999] = 1;
+        assert!(!is_zero(&v));
+    }
 }

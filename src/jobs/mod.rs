@@ -17,6 +17,7 @@ pub mod ranges;
 pub mod rate;
 pub mod retry;
 pub mod session;
+pub mod splice;
 pub mod upload;
 
 pub use error::{Error, Result};

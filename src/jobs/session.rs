@@ -90,6 +90,13 @@ impl Data {
         self.cancel.block(|| self.conn.recv(buf, deadline))
     }
 
+    /// Moves up to `len` bytes into `pipe_w` without a copy through user
+    /// space; None when this connection cannot (TLS).
+    pub fn splice_to_pipe(&self, pipe_w: i32, len: usize) -> Result<Option<usize>> {
+        let deadline = Deadline::after(self.timeout);
+        self.cancel.block(|| self.conn.splice_to_pipe(pipe_w, len, deadline))
+    }
+
     pub fn write_all(&self, mut buf: &[u8]) -> Result<()> {
         let deadline = Deadline::after(self.timeout);
         while !buf.is_empty() {
@@ -391,6 +398,87 @@ impl Session {
         let mut r = self.cmd(cmd)?;
         if r.class() == 2 {
             // Some servers send a 200 before the 150, as ftplib tolerates.
+            r = self.reply()?;
+        }
+        let r = check(r, 1)?;
+        let size = match parse150(&r.text) {
+            Ok(Some(digits)) => digits.parse().ok(),
+            _ => None,
+        };
+        let data = Data { conn, cancel: self.cancel.clone(), timeout: self.timeout };
+        if self.prot_p {
+            let session = self.tls.clone().ok_or_else(|| Error::Unsupported("PROT P without TLS".into()))?;
+            data.conn.start_tls(session, true)?;
+            let deadline = self.deadline();
+            self.cancel.block(|| data.conn.handshake(deadline))?;
+        }
+        Ok((data, size))
+    }
+
+    /// Like [`open_data`](Self::open_data), with one round trip less: the
+    /// passive command (PASV, EPSV over IPv6), REST and `cmd` go out in one
+    /// write, and the data connection is opened as soon as the passive reply
+    /// is in. Servers queue the transfer command until the connection comes
+    /// (vsftpd, pyftpdlib, pure-ftpd, ProFTPD). When the passive command is
+    /// refused, the other replies are read and the plain way is tried.
+    pub fn open_data_pipelined(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
+        let peer = self.ctrl.peer_addr();
+        let mut lines = vec![if peer.is_ipv4() { "PASV" } else { "EPSV" }.to_owned()];
+        if let Some(offset) = rest {
+            lines.push(format!("REST {offset}"));
+        }
+        lines.push(cmd.to_owned());
+        self.send_batch(&lines)?;
+        let drain = |n: usize| -> Result<()> {
+            for _ in 0..n {
+                self.reply()?;
+            }
+            Ok(())
+        };
+        let r = self.reply()?;
+        let addr = match (r.code, peer.is_ipv4()) {
+            (227, true) => {
+                let (host, p1, p2) = parse227(&r.text).map_err(|_| Error::Proto(r.text.clone()))?;
+                let port = port_of(p1, p2).ok_or_else(|| Error::Proto(r.text.clone()))?;
+                let ip: IpAddr = if self.trust_pasv_ipv4 {
+                    host.parse().map_err(|_| Error::Proto(r.text.clone()))?
+                } else {
+                    peer.ip()
+                };
+                SocketAddr::new(ip, port)
+            }
+            (229, _) => {
+                let port = parse229(&r.text).map_err(|_| Error::Proto(r.text.clone()))?;
+                let port: u16 = port.trim().parse().map_err(|_| Error::Proto(r.text.clone()))?;
+                SocketAddr::new(peer.ip(), port)
+            }
+            _ => {
+                drain(lines.len() - 1)?;
+                if r.class() == 5 {
+                    return self.open_data(cmd, rest);
+                }
+                return Err(Error::Reply(r.text));
+            }
+        };
+        let mut connecting = match Connecting::start(addr, self.source.map(|s| SocketAddr::new(s.ip(), 0))) {
+            Ok(c) => c,
+            Err(e) => {
+                drain(lines.len() - 1)?;
+                return Err(e.into());
+            }
+        };
+        let deadline = self.deadline();
+        self.cancel.block(|| connecting.poll(deadline))?;
+        let conn = Conn::new(connecting.into_stream()?, self.timeout)?;
+        if rest.is_some() {
+            let r = self.reply()?;
+            if r.class() != 3 {
+                drain(1)?;
+                return Err(Error::Reply(r.text));
+            }
+        }
+        let mut r = self.reply()?;
+        if r.class() == 2 {
             r = self.reply()?;
         }
         let r = check(r, 1)?;

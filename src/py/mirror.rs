@@ -16,7 +16,7 @@ use crate::jobs::cancel::Cancel;
 use crate::jobs::mirror::ftp::{job_error, Features, FtpConnector, FtpRemote};
 use crate::jobs::mirror::glob::Filter;
 use crate::jobs::mirror::remote::{Fault, JobError};
-use crate::jobs::mirror::run::{run, Control, Job, MirrorError, Outcome};
+use crate::jobs::mirror::run::{rjoin, run, Control, Job, MirrorError, Outcome};
 use crate::jobs::pool::{Config, Pool};
 use crate::jobs::session::Session;
 use crate::proto::reply::{classify, ReplyClass};
@@ -107,17 +107,25 @@ pub fn _mirror_run(
             .name("rftplib-mirror".into())
             .spawn(move || {
                 let first = Session::wrap(conn, prot_p, &spec, &cancel);
-                // Sibling sessions start in the user's current directory.
-                if spec.credentials.is_some() {
-                    match first.pwd() {
-                        Ok(cwd) => spec.cwd = Some(cwd),
-                        Err(e) => {
-                            let error = job_error(e);
-                            let _ = tx.send(Err(MirrorError::Failed { path: String::new(), error }));
-                            first.settle();
-                            return;
-                        }
+                // Relative paths are made absolute from the user's current
+                // directory, so sibling sessions need no CWD.
+                let cwd = match first.pwd() {
+                    Ok(cwd) => cwd,
+                    Err(e) => {
+                        let error = job_error(e);
+                        let _ = tx.send(Err(MirrorError::Failed { path: String::new(), error }));
+                        first.settle();
+                        return;
                     }
+                };
+                let mut job = job;
+                let remote = if job.upload { &mut job.target } else { &mut job.source };
+                if cwd.starts_with('/') {
+                    if !remote.starts_with('/') {
+                        *remote = rjoin(&cwd, remote);
+                    }
+                } else if spec.credentials.is_some() {
+                    spec.cwd = Some(cwd);
                 }
                 let connector = FtpConnector { spec, cancel, features: features.clone(), verify };
                 let config = Config { max: job.connections, ..Config::default() };

@@ -18,7 +18,7 @@ use crate::jobs::Error;
 use crate::proto::listing::{parse_listing, Entry, EntryKind};
 
 use super::plan::{Kind, Node};
-use super::remote::{Fault, JobError, OnBytes, Remote};
+use super::remote::{DirOp, Fault, JobError, OnBytes, Remote};
 
 /// How much one read or write moves.
 const BLOCK: usize = 256 * 1024;
@@ -29,13 +29,16 @@ pub struct Features {
     pub mlsd: bool,
     pub mfmt: bool,
     pub mlst: bool,
+    /// MDTM, which vsftpd (and others without MFMT) also take with a time
+    /// before the path, to set it.
+    pub mdtm: bool,
 }
 
 impl Features {
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> Self {
         let has = |n: &str| names.iter().any(|x| x.as_ref().eq_ignore_ascii_case(n));
         // MLSD is announced as MLST in FEAT (RFC 3659 §7.8).
-        Features { mlsd: has("MLST") || has("MLSD"), mfmt: has("MFMT"), mlst: has("MLST") }
+        Features { mlsd: has("MLST") || has("MLSD"), mfmt: has("MFMT"), mlst: has("MLST"), mdtm: has("MDTM") }
     }
 }
 
@@ -154,7 +157,7 @@ fn now_unix() -> i64 {
 impl FtpRemote {
     fn read_listing(&mut self, cmd: &str) -> Result<Vec<u8>, Error> {
         let s = &mut self.session;
-        let (data, _) = s.open_data(cmd, None)?;
+        let (data, _) = s.open_data_pipelined(cmd, None)?;
         let mut out = Vec::new();
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -196,7 +199,8 @@ impl FtpRemote {
         }
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
-        let (data, _) = s.open_data(&format!("RETR {remote}"), (offset > 0).then_some(offset)).map_err(job_error)?;
+        let (data, _) =
+            s.open_data_pipelined(&format!("RETR {remote}"), (offset > 0).then_some(offset)).map_err(job_error)?;
         let mut got = 0u64;
         let mut buf = vec![0u8; BLOCK];
         let stopped = loop {
@@ -257,7 +261,7 @@ impl FtpRemote {
         let temp = temp_name(remote);
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
-        let (data, _) = s.open_data(&format!("STOR {temp}"), None).map_err(job_error)?;
+        let (data, _) = s.open_data_pipelined(&format!("STOR {temp}"), None).map_err(job_error)?;
         let mut sent = 0u64;
         let mut buf = vec![0u8; BLOCK];
         loop {
@@ -290,9 +294,10 @@ impl FtpRemote {
         // The rename (and the time) in one round trip: the commands are
         // sent together and their replies read in order.
         let mut batch = vec![format!("RNFR {temp}"), format!("RNTO {remote}")];
-        let set_time = mtime.filter(|_| self.features.mfmt);
+        let set_time = mtime.filter(|_| self.features.mfmt || self.features.mdtm);
         if let Some(t) = set_time {
-            batch.push(format!("MFMT {} {remote}", format_time_val(t)));
+            let verb = if self.features.mfmt { "MFMT" } else { "MDTM" };
+            batch.push(format!("{verb} {} {remote}", format_time_val(t)));
         }
         s.send_batch(&batch).map_err(job_error)?;
         let rnfr = s.reply().map_err(job_error)?;
@@ -372,6 +377,25 @@ impl Remote for FtpRemote {
         }
         s.expect(&format!("CWD {here}"), 2).map_err(job_error)?;
         Ok(true)
+    }
+
+    fn batch(&mut self, ops: &[DirOp]) -> Result<Vec<Result<(), JobError>>, JobError> {
+        let lines: Vec<String> = ops
+            .iter()
+            .map(|op| match op {
+                DirOp::Mkdir(p) => format!("MKD {p}"),
+                DirOp::Remove { path, dir: true } => format!("RMD {path}"),
+                DirOp::Remove { path, dir: false } => format!("DELE {path}"),
+            })
+            .collect();
+        let s = &mut self.session;
+        s.send_batch(&lines).map_err(job_error)?;
+        let mut out = Vec::with_capacity(lines.len());
+        for _ in &lines {
+            let r = s.reply().map_err(job_error)?;
+            out.push(if r.class() == 2 { Ok(()) } else { Err(JobError::from_reply(&r.text)) });
+        }
+        Ok(out)
     }
 
     fn mkdir(&mut self, dir: &str) -> Result<(), JobError> {

@@ -67,6 +67,13 @@ impl From<std::io::Error> for JobError {
 /// stop the transfer (leaving its partial file for a later resume).
 pub type OnBytes<'a> = &'a mut dyn FnMut(u64) -> bool;
 
+/// A directory operation for [`Remote::batch`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DirOp {
+    Mkdir(String),
+    Remove { path: String, dir: bool },
+}
+
 /// One session's worth of remote operations. Paths are as the server takes
 /// them (the mirror joins the root given by the user with relative paths).
 pub trait Remote: Send {
@@ -92,4 +99,22 @@ pub trait Remote: Send {
     fn mkdir(&mut self, dir: &str) -> Result<(), JobError>;
     /// Deletes a file (DELE) or an empty directory (RMD).
     fn remove(&mut self, path: &str, dir: bool) -> Result<(), JobError>;
+
+    /// Runs `ops` in order, one result each. `Err` means the session failed
+    /// part way (the results are unknown from there on); sessions that can
+    /// send them all at once (pipelining) do so.
+    fn batch(&mut self, ops: &[DirOp]) -> Result<Vec<Result<(), JobError>>, JobError> {
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            let r = match op {
+                DirOp::Mkdir(p) => self.mkdir(p),
+                DirOp::Remove { path, dir } => self.remove(path, *dir),
+            };
+            match r {
+                Err(e) if e.fault != Fault::Permanent => return Err(e),
+                r => out.push(r),
+            }
+        }
+        Ok(out)
+    }
 }

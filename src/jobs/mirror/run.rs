@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::glob::Filter;
 use super::local;
 use super::plan::{plan, Action, Kind, Node, Options, Tree};
-use super::remote::{Fault, JobError, Remote};
+use super::remote::{DirOp, Fault, JobError, Remote};
 use super::walk;
 use crate::jobs::pool::{Connector, Lease, Pool, PoolError};
 
@@ -349,25 +349,27 @@ where
     // Deletes that clear the way, then directories, on one session.
     let mut deleted = Vec::new();
     let mut lease = None;
-    for (path, dir) in &early_deletes {
-        match delete_one(job, &sides, pool, &mut lease, ctl, path, *dir) {
-            Ok(()) => deleted.push(path.clone()),
-            Err(e) => report(path, e),
+    for (path, r) in delete_all(job, &sides, pool, &mut lease, ctl, &early_deletes) {
+        match r {
+            Ok(()) => deleted.push(path),
+            Err(e) => report(&path, e),
         }
     }
     let mut unmade: BTreeSet<String> = BTreeSet::new();
-    for dir in &mkdirs {
-        if ctl.stopped() {
-            break;
+    if job.upload {
+        let ops: Vec<(String, DirOp)> = mkdirs.iter().map(|d| (d.clone(), DirOp::Mkdir(sides.remote(d)))).collect();
+        for (dir, r) in run_batch(job, pool, &mut lease, ctl, ops) {
+            if let Err(e) = r {
+                report(&dir, e);
+                unmade.insert(dir);
+            }
         }
-        let done = if job.upload {
-            with_retries(pool, &mut lease, job.retries, ctl, |s| s.mkdir(&sides.remote(dir)))
-        } else {
-            local::mkdir(&sides.local(dir)).map_err(JobError::from)
-        };
-        if let Err(e) = done {
-            report(dir, e);
-            unmade.insert(dir.clone());
+    } else {
+        for dir in &mkdirs {
+            if let Err(e) = local::mkdir(&sides.local(dir)) {
+                report(dir, e.into());
+                unmade.insert(dir.clone());
+            }
         }
     }
     drop(lease);
@@ -443,13 +445,10 @@ where
 
     // Deletes last: files before their directories, deepest first.
     let mut lease = None;
-    for (path, dir) in &late_deletes {
-        if ctl.stopped() {
-            break;
-        }
-        match delete_one(job, &sides, pool, &mut lease, ctl, path, *dir) {
-            Ok(()) => deleted.push(path.clone()),
-            Err(e) => report(path, e),
+    for (path, r) in delete_all(job, &sides, pool, &mut lease, ctl, &late_deletes) {
+        match r {
+            Ok(()) => deleted.push(path),
+            Err(e) => report(&path, e),
         }
     }
     drop(lease);
@@ -470,24 +469,73 @@ where
     Ok(out)
 }
 
-fn delete_one<'p, C>(
+/// Deletes in order: locally one by one, remotely in pipelined batches.
+fn delete_all<'p, C>(
     job: &Job,
     sides: &Sides<'_>,
     pool: &'p Pool<C>,
     lease: &mut Option<Lease<'p, C>>,
     ctl: &Control,
-    path: &str,
-    dir: bool,
-) -> Result<(), JobError>
+    items: &[(String, bool)],
+) -> Vec<(String, Result<(), JobError>)>
 where
     C: Connector,
     C::Session: Remote,
 {
     if job.upload {
-        with_retries(pool, lease, job.retries, ctl, |s| s.remove(&sides.remote(path), dir))
+        let ops =
+            items.iter().map(|(p, dir)| (p.clone(), DirOp::Remove { path: sides.remote(p), dir: *dir })).collect();
+        run_batch(job, pool, lease, ctl, ops)
     } else {
-        local::remove(&sides.local(path), dir).map_err(JobError::from)
+        items
+            .iter()
+            .take_while(|_| !ctl.stopped())
+            .map(|(p, dir)| (p.clone(), local::remove(&sides.local(p), *dir).map_err(JobError::from)))
+            .collect()
     }
+}
+
+/// How many directory operations go out in one write.
+const BATCH: usize = 64;
+
+/// Runs `ops` (relative path, operation) in order over one session, in
+/// pipelined batches; after a session failure, the rest one at a time with
+/// retries.
+fn run_batch<'p, C>(
+    job: &Job,
+    pool: &'p Pool<C>,
+    lease: &mut Option<Lease<'p, C>>,
+    ctl: &Control,
+    ops: Vec<(String, DirOp)>,
+) -> Vec<(String, Result<(), JobError>)>
+where
+    C: Connector,
+    C::Session: Remote,
+{
+    let mut out = Vec::with_capacity(ops.len());
+    let mut i = 0;
+    while i < ops.len() && !ctl.stopped() {
+        let chunk: Vec<DirOp> = ops[i..(i + BATCH).min(ops.len())].iter().map(|(_, op)| op.clone()).collect();
+        let batch = with_retries(pool, lease, 0, ctl, |s| s.batch(&chunk));
+        match batch {
+            Ok(results) if !results.is_empty() => {
+                let n = results.len();
+                out.extend(ops[i..i + n].iter().map(|(p, _)| p.clone()).zip(results));
+                i += n;
+            }
+            _ => {
+                // One at a time, each with its retries.
+                let (path, op) = &ops[i];
+                let r = with_retries(pool, lease, job.retries, ctl, |s| match op {
+                    DirOp::Mkdir(p) => s.mkdir(p),
+                    DirOp::Remove { path, dir } => s.remove(path, *dir),
+                });
+                out.push((path.clone(), r));
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// One file, with retries; counts its bytes into the progress as they come
