@@ -49,6 +49,7 @@ Exit status:
   5    login refused
   130  interrupted (Ctrl-C); partial downloads stay as FILE.part and are
        resumed by running the same command again
+  141  stdout was closed before everything was written (rftp cat ... | head)
 """
 
 SUBCOMMAND_EPILOG = "See `rftp --help` for URLs, passwords, FTPS and exit statuses."

@@ -34,6 +34,7 @@ CONNECTION = 3
 LOCAL = 4
 LOGIN = 5
 INTERRUPTED = 130
+STDOUT_CLOSED = 141  # what a shell reports for a command killed by SIGPIPE
 
 MIRROR_PARTS = object()  # Run.part during a mirror: files in flight, unnamed
 
@@ -64,6 +65,10 @@ class Failure(Exception):
         self.status = status
 
 
+class StdoutClosed(Exception):
+    """The reader of stdout went away (``rftp cat URL | head``)."""
+
+
 class Run:
     """One rftp invocation: arguments, streams, the session and its secrets."""
 
@@ -81,6 +86,15 @@ class Run:
         self.mirror_started = None
 
     # messages
+
+    def emit(self, data, stream=None):
+        """Write command output to stdout (or ``stream``) and flush it."""
+        stream = self.out if stream is None else stream
+        try:
+            stream.write(data)
+            stream.flush()
+        except BrokenPipeError:
+            raise StdoutClosed from None
 
     def mask(self, text):
         for secret in self.secrets:
@@ -259,14 +273,14 @@ def cmd_ls(run, args):
         entries = [ftp.stat(target.path)]
     entries.sort(key=lambda e: e.name)
     if args.json:
-        json.dump([entry_dict(e) for e in entries], run.out, indent=1, ensure_ascii=False)
-        run.out.write("\n")
+        run.emit(json.dumps([entry_dict(e) for e in entries], indent=1,
+                            ensure_ascii=False) + "\n")
     elif args.long:
         for e in entries:
-            run.out.write(long_line(e) + "\n")
+            run.emit(long_line(e) + "\n")
     else:
         for e in entries:
-            run.out.write(e.name + "\n")
+            run.emit(e.name + "\n")
     return OK
 
 
@@ -368,9 +382,9 @@ def cmd_mirror(run, args):
     if args.dry_run:
         verb = "put" if args.reverse else "get"
         for rel in result.transferred:
-            run.out.write(f"{verb} {rel}\n")
+            run.emit(f"{verb} {rel}\n")
         for rel in result.deleted:
-            run.out.write(f"delete {rel}\n")
+            run.emit(f"delete {rel}\n")
     for rel, reason in result.failed:
         run.err.write(run.mask(f"rftp: {run.subject}: {rel}: {reason}") + "\n")
     if args.dry_run:
@@ -397,8 +411,7 @@ def cmd_cat(run, args):
 def cat(run, target):
     ftp = run.connect(target)
     sink = run.out.buffer if hasattr(run.out, "buffer") else run.out
-    ftp.retrbinary("RETR " + target.path, sink.write)
-    sink.flush()
+    ftp.retrbinary("RETR " + target.path, lambda block: run.emit(block, sink))
     return OK
 
 
@@ -550,11 +563,12 @@ def run_command(parser, args):
             note += (f"; the partial file {run.part} is kept: run the same command "
                      "again to resume")
         status = fail(run, note, INTERRUPTED)
-    except BrokenPipeError:
-        # stdout closed early (rftp cat ... | head): not an error worth a word
+    except StdoutClosed:
+        # Quietly, like a command killed by SIGPIPE; stdout goes nowhere now so
+        # that the interpreter's last flush finds nothing to complain about.
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        status = OK
+        status = STDOUT_CLOSED
     finally:
         if run.ftp is not None:
             run.ftp.close()  # after a failure: no goodbye
