@@ -180,16 +180,15 @@ def test_get_put_cat_piped(srv, home, tmp_path):
     assert cat.returncode == 0 and sha256(cat.stdout) == sha256(CONTENT["medium.bin"])
 
     # The reader goes away early (rftp cat URL | head -c 10): 141, as SIGPIPE, quietly.
-    proc = subprocess.Popen([RFTP, "cat", url(srv, "big.bin")], env=env_for(home),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert proc.stdout.read(10) == CONTENT["big.bin"][:10]
-        proc.stdout.close()
-        err = proc.stderr.read()
-        proc.wait(timeout=RUN_TIMEOUT)
-    finally:
-        proc.kill()
-        proc.wait()
+    with subprocess.Popen([RFTP, "cat", url(srv, "big.bin")], env=env_for(home),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            assert proc.stdout.read(10) == CONTENT["big.bin"][:10]
+            proc.stdout.close()
+            err = proc.stderr.read()
+            proc.wait(timeout=RUN_TIMEOUT)
+        finally:
+            proc.kill()
     assert proc.returncode == 141 and err == b""
 
     # A percent-encoded UTF-8 name, as a browser or curl would write it.
