@@ -339,10 +339,12 @@ def test_netrc_login_and_no_password_in_ps(srv, home, tmp_path):
     netrc = home / ".netrc"
     netrc.write_text(f"machine {srv.host}\n  login {USER}\n  password {PASSWORD}\n")
     netrc.chmod(0o600)
-    (tmp_path / "up.bin").write_bytes(CONTENT["medium.bin"])
+    (tmp_path / "up.bin").write_bytes(CONTENT["big.bin"])
     # A URL without user: netrc names alice, who (unlike anonymous) may write.
+    # Rate-limited to ~1.5 s, so that the process is still there for `ps`.
     proc = subprocess.Popen(
-        [RFTP, "put", "-v", "--rate-limit", "600k", tmp_path / "up.bin", url(srv, "up.bin", user=None)],
+        [RFTP, "put", "-v", "--rate-limit", "2M", tmp_path / "up.bin",
+         url(srv, "up.bin", user=None)],
         env=env_for(home, password=None), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
@@ -358,7 +360,7 @@ def test_netrc_login_and_no_password_in_ps(srv, home, tmp_path):
     assert proc.returncode == 0, err
     assert PASSWORD.encode() not in out + err
     assert f"*cmd* 'USER {USER}'".encode() in err and b"*cmd* 'PASS *" in err
-    assert sha256((srv.root / "up.bin").read_bytes()) == sha256(CONTENT["medium.bin"])
+    assert sha256((srv.root / "up.bin").read_bytes()) == sha256(CONTENT["big.bin"])
 
 
 def test_password_in_url_is_masked_and_hidden_from_ps(srv, home, tmp_path):
