@@ -549,6 +549,11 @@ def test_ftps_explicit_verification_and_absolute_paths(root, home, tmp_path):
         insecure = run("cat", "--insecure", base + "small.bin")
         assert insecure.returncode == 0 and insecure.stdout == CONTENT["small.bin"]
 
+        tree = tmp_path / "tree"
+        mirrored = run("mirror", "-j", "3", "--cafile", vs.certfile, base, tree)
+        assert mirrored.returncode == 0, mirrored.stderr
+        assert tree_digest(tree) == {k: sha256(v) for k, v in CONTENT.items()}
+
         (tmp_path / "up.bin").write_bytes(CONTENT["medium.bin"])
         put = run("put", "--cafile", vs.certfile, tmp_path / "up.bin", base)
         assert put.returncode == 0, put.stderr

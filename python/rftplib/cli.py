@@ -183,30 +183,23 @@ class Run:
     # progress
 
     def progress_of(self, name):
-        """A ``progress(done, total)`` callable for one transfer (None: no bars)."""
+        """A ``progress(done, total)`` callable drawing one transfer's bar
+        (None when there are no bars)."""
         if self.board is None:
             return None
         started = time.monotonic()
         return lambda done, total: self.progress(name, done, total, started)
 
-    def progress(self, name, done, total, started=None):
-        if self.board is None:
-            return
+    def progress(self, name, done, total, started):
         bar = self.bars.get(name)
         if bar is None:
             # Bytes already there when the first report comes are a resumed
             # part, not speed; unless that first report is also the last.
             finished = total is not None and done >= total
             bar = Bar(name, total, done=done, start_done=0 if finished else done)
-            if started is not None:
-                bar.started = started
+            bar.started = started
             self.bars[name] = self.board.add(bar)
-            delta = done
-        else:
-            delta = done - bar.done
         bar.total, bar.done = total, done
-        if self.board.footer is not None:
-            self.board.footer.done += delta
         if total is not None and done >= total:
             self.board.remove(bar)
             del self.bars[name]
