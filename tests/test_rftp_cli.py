@@ -14,6 +14,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -26,7 +27,19 @@ from rftplib._rftp_url import UsageError, parse_url
 from servers import PyftpdlibThreaded
 from support import CONTENT, NON_ASCII_NAME, TOP_LEVEL, sha256
 
-RFTP = str(Path(sys.executable).with_name("rftp"))
+
+def _find_rftp():
+    """The installed console script: beside this interpreter, else on PATH."""
+    beside = Path(sys.executable).with_name("rftp")
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("rftp")
+    if found is None:
+        raise RuntimeError("the rftp console script is not installed: pip install .")
+    return found
+
+
+RFTP = _find_rftp()
 USER, PASSWORD = "alice", "Zq7-very-secret-Xw"
 RUN_TIMEOUT = 60
 
