@@ -90,6 +90,7 @@ def rftp(*args, home, cwd=None, password=PASSWORD, input=None):
         env=env_for(home, password),
         cwd=cwd,
         input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
         timeout=RUN_TIMEOUT,
         check=False,
     )
@@ -177,6 +178,11 @@ def test_get_put_cat_piped(srv, home, tmp_path):
     assert put.returncode == 0, put.stderr
     assert sha256((srv.root / "sub" / "big.bin").read_bytes()) == sha256(CONTENT["big.bin"])
 
+    piped = rftp("put", "-", url(srv, "sub/from-stdin.bin"), home=home,
+                 input=CONTENT["medium.bin"])
+    assert piped.returncode == 0, piped.stderr
+    assert sha256((srv.root / "sub/from-stdin.bin").read_bytes()) == sha256(CONTENT["medium.bin"])
+
     (srv.root / "half.bin").write_bytes(CONTENT["big.bin"][:1_000_000])
     resumed = rftp("put", "-v", "--resume", tmp_path / "big.bin", url(srv, "half.bin"), home=home)
     assert resumed.returncode == 0, resumed.stderr
@@ -194,7 +200,7 @@ def test_get_put_cat_piped(srv, home, tmp_path):
 
     # The reader goes away early (rftp cat URL | head -c 10): 141, as SIGPIPE, quietly.
     with subprocess.Popen([RFTP, "cat", url(srv, "big.bin")], env=env_for(home),
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         try:
             assert proc.stdout.read(10) == CONTENT["big.bin"][:10]
             proc.stdout.close()
@@ -358,7 +364,7 @@ def test_netrc_login_and_no_password_in_ps(srv, home, tmp_path):
     proc = subprocess.Popen(
         [RFTP, "put", "-v", "--rate-limit", "2M", tmp_path / "up.bin",
          url(srv, "up.bin", user=None)],
-        env=env_for(home, password=None), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env_for(home, password=None), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
         wait_for(lambda: (srv.root / "up.bin").exists(), "the upload to start")
@@ -382,7 +388,7 @@ def test_password_in_url_is_masked_and_hidden_from_ps(srv, home, tmp_path):
     local = tmp_path / "big.bin"
     proc = subprocess.Popen(
         [RFTP, "get", "--rate-limit", "2M", url(srv, "big.bin", password=PASSWORD), local],
-        env=env_for(home, password=None), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env_for(home, password=None), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
         part = tmp_path / "big.bin.part"
@@ -490,7 +496,7 @@ def test_ctrl_c_keeps_part_file_and_resumes(srv, home, tmp_path):
     part = tmp_path / "big.bin.part"
     proc = subprocess.Popen(
         [RFTP, "get", "--rate-limit", "512k", url(srv, "big.bin"), local],
-        env=env_for(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env_for(home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )
     try:
         wait_for(lambda: part.exists() and part.stat().st_size > 0, "a partial file")

@@ -158,7 +158,7 @@ def build_parser():
                    help="download a large file over N connections (default 1)")
 
     p = add("put", "upload a file",
-            "Upload the file LOCAL to URL (a URL ending in / names the "
+            "Upload the file LOCAL (-: stdin) to URL (a URL ending in / names the "
             "directory to put it in, under its own name).",
             (common, transfer, retries))
     p.add_argument("local", metavar="LOCAL", help="the file to send")

@@ -331,18 +331,24 @@ def cmd_get(run, args):
 def cmd_put(run, args):
     target = parse_url(args.url)
     local = args.local
-    if os.path.isdir(local):
-        raise UsageError(f"{local} is a directory: use rftp mirror -R")
     remote = target.path
-    if not remote or target.trailing_slash:
-        remote = posixpath.join(remote, os.path.basename(local)) if remote else \
-            os.path.basename(local)
+    if local == "-":  # stdin: the URL must name the file
+        if not remote or target.trailing_slash:
+            raise UsageError("put - (stdin) needs a URL naming the file, not a directory")
+        source = sys.stdin.buffer
+    else:
+        if os.path.isdir(local):
+            raise UsageError(f"{local} is a directory: use rftp mirror -R")
+        if not remote or target.trailing_slash:
+            remote = posixpath.join(remote, os.path.basename(local))
+        if not os.path.exists(local):
+            run.subject = f"put {remote}"
+            raise Failure(f"{local}: no such file", LOCAL)
+        source = local
     run.subject = f"put {remote}"
-    if not os.path.exists(local):
-        raise Failure(f"{local}: no such file", LOCAL)
     ftp = run.connect(target)
     result = ftp.upload(
-        local, remote,
+        source, remote,
         resume=bool(args.resume), retries=args.retries,
         rate_limit=args.rate_limit, progress=run.progress_of(remote),
     )
