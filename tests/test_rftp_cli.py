@@ -132,7 +132,13 @@ def test_url_paths_are_read_as_rfc1738():
     assert parse_url("ftp://h/a%2Fb").path == "a/b"
     assert parse_url("ftp://h").path == parse_url("ftp://h/").path == ""
     d = parse_url("ftps://[::1]/pub/")
-    assert (d.host, d.port, d.path, d.trailing_slash, d.tls) == ("::1", None, "pub", True, True)
+    assert (d.host, d.port, d.path, d.trailing_slash, d.tls) == (
+        "::1",
+        None,
+        "pub",
+        True,
+        True,
+    )
     for bad in ("http://h/x", "ftp:///x", "ftp://h:99999/x", "ftp://h/x?y"):
         with pytest.raises(UsageError):
             parse_url(bad)
@@ -145,21 +151,51 @@ def test_help_version_and_usage_errors(home):
     top = rftp("--help", home=home)
     assert top.returncode == 0
     text = top.stdout.decode()
-    for word in ("ls", "get", "put", "mirror", "cat", "rm", "mkdir", "mv",
-                 "Exit status", "RFTP_PASSWORD", "%2F", "130"):
+    for word in (
+        "ls",
+        "get",
+        "put",
+        "mirror",
+        "cat",
+        "rm",
+        "mkdir",
+        "mv",
+        "Exit status",
+        "RFTP_PASSWORD",
+        "%2F",
+        "130",
+    ):
         assert word in text
     get_help = rftp("get", "--help", home=home).stdout.decode()
-    for option in ("--resume", "--no-resume", "--rate-limit", "--retries",
-                   "--connections", "--insecure", "--cafile", "--implicit"):
+    for option in (
+        "--resume",
+        "--no-resume",
+        "--rate-limit",
+        "--retries",
+        "--connections",
+        "--insecure",
+        "--cafile",
+        "--implicit",
+    ):
         assert option in get_help
     mirror_help = rftp("mirror", "--help", home=home).stdout.decode()
-    for option in ("-R", "--include", "--exclude", "--delete", "--dry-run", "--retries"):
+    for option in (
+        "-R",
+        "--include",
+        "--exclude",
+        "--delete",
+        "--dry-run",
+        "--retries",
+    ):
         assert option in mirror_help
     version = rftp("--version", home=home)
     assert version.returncode == 0 and version.stdout.startswith(b"rftp ")
     bad = rftp("ls", "http://example.org/x", home=home)
     assert bad.returncode == 2
-    assert bad.stderr.decode().strip() == "rftp: not an ftp:// or ftps:// URL: 'http://example.org/x'"
+    assert (
+        bad.stderr.decode().strip()
+        == "rftp: not an ftp:// or ftps:// URL: 'http://example.org/x'"
+    )
     assert rftp("get", "--rate-limit", "fast", "ftp://h/x", home=home).returncode == 2
 
 
@@ -176,20 +212,33 @@ def test_get_put_cat_piped(srv, home, tmp_path):
 
     put = rftp("put", tmp_path / "big.bin", url(srv, "sub/"), home=home)
     assert put.returncode == 0, put.stderr
-    assert sha256((srv.root / "sub" / "big.bin").read_bytes()) == sha256(CONTENT["big.bin"])
+    assert sha256((srv.root / "sub" / "big.bin").read_bytes()) == sha256(
+        CONTENT["big.bin"]
+    )
 
-    piped = rftp("put", "-", url(srv, "sub/from-stdin.bin"), home=home,
-                 input=CONTENT["medium.bin"])
+    piped = rftp(
+        "put",
+        "-",
+        url(srv, "sub/from-stdin.bin"),
+        home=home,
+        input=CONTENT["medium.bin"],
+    )
     assert piped.returncode == 0, piped.stderr
-    assert sha256((srv.root / "sub/from-stdin.bin").read_bytes()) == sha256(CONTENT["medium.bin"])
+    assert sha256((srv.root / "sub/from-stdin.bin").read_bytes()) == sha256(
+        CONTENT["medium.bin"]
+    )
 
     (srv.root / "half.bin").write_bytes(CONTENT["big.bin"][:1_000_000])
-    resumed = rftp("put", "-v", "--resume", tmp_path / "big.bin", url(srv, "half.bin"), home=home)
+    resumed = rftp(
+        "put", "-v", "--resume", tmp_path / "big.bin", url(srv, "half.bin"), home=home
+    )
     assert resumed.returncode == 0, resumed.stderr
     assert b"resumed from byte 1000000" in resumed.stderr
     assert sha256((srv.root / "half.bin").read_bytes()) == sha256(CONTENT["big.bin"])
 
-    parallel = rftp("get", "-v", "-j", "3", url(srv, "big.bin"), tmp_path / "j3.bin", home=home)
+    parallel = rftp(
+        "get", "-v", "-j", "3", url(srv, "big.bin"), tmp_path / "j3.bin", home=home
+    )
     assert parallel.returncode == 0, parallel.stderr
     assert b"rftp: get big.bin: 3145735 bytes in " in parallel.stderr
     assert b", 3 connections" in parallel.stderr
@@ -199,8 +248,13 @@ def test_get_put_cat_piped(srv, home, tmp_path):
     assert cat.returncode == 0 and sha256(cat.stdout) == sha256(CONTENT["medium.bin"])
 
     # The reader goes away early (rftp cat URL | head -c 10): 141, as SIGPIPE, quietly.
-    with subprocess.Popen([RFTP, "cat", url(srv, "big.bin")], env=env_for(home),
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+    with subprocess.Popen(
+        [RFTP, "cat", url(srv, "big.bin")],
+        env=env_for(home),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as proc:
         try:
             assert proc.stdout.read(10) == CONTENT["big.bin"][:10]
             proc.stdout.close()
@@ -318,15 +372,33 @@ def test_mirror_both_ways(srv, home, tmp_path):
     (local / "small.bin").write_bytes(b"changed size")
     (local / "text.txt").unlink()
     (local / "skip.tmp").write_bytes(b"excluded")
-    dry = rftp("mirror", "-R", "--delete", "--dry-run", "--exclude", "*.tmp",
-               local, url(srv), home=home)
+    dry = rftp(
+        "mirror",
+        "-R",
+        "--delete",
+        "--dry-run",
+        "--exclude",
+        "*.tmp",
+        local,
+        url(srv),
+        home=home,
+    )
     assert dry.returncode == 0, dry.stderr
     planned = dry.stdout.decode().splitlines()
     assert sorted(planned) == ["delete text.txt", "put new.txt", "put small.bin"]
     assert (srv.root / "text.txt").exists() and not (srv.root / "new.txt").exists()
 
-    up = rftp("mirror", "-R", "-q", "--delete", "--exclude", "*.tmp",
-              local, url(srv), home=home)
+    up = rftp(
+        "mirror",
+        "-R",
+        "-q",
+        "--delete",
+        "--exclude",
+        "*.tmp",
+        local,
+        url(srv),
+        home=home,
+    )
     assert up.returncode == 0 and up.stderr == b"" and up.stdout == b""
     expected = tree_digest(local)
     del expected["skip.tmp"]
@@ -362,9 +434,19 @@ def test_netrc_login_and_no_password_in_ps(srv, home, tmp_path):
     # A URL without user: netrc names alice, who (unlike anonymous) may write.
     # Rate-limited to ~1.5 s, so that the process is still there for `ps`.
     proc = subprocess.Popen(
-        [RFTP, "put", "-v", "--rate-limit", "2M", tmp_path / "up.bin",
-         url(srv, "up.bin", user=None)],
-        env=env_for(home, password=None), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            RFTP,
+            "put",
+            "-v",
+            "--rate-limit",
+            "2M",
+            tmp_path / "up.bin",
+            url(srv, "up.bin", user=None),
+        ],
+        env=env_for(home, password=None),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_for(lambda: (srv.root / "up.bin").exists(), "the upload to start")
@@ -387,12 +469,24 @@ def test_password_in_url_is_masked_and_hidden_from_ps(srv, home, tmp_path):
     and overwritten in the command line `ps` shows, once rftp has started."""
     local = tmp_path / "big.bin"
     proc = subprocess.Popen(
-        [RFTP, "get", "--rate-limit", "2M", url(srv, "big.bin", password=PASSWORD), local],
-        env=env_for(home, password=None), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [
+            RFTP,
+            "get",
+            "--rate-limit",
+            "2M",
+            url(srv, "big.bin", password=PASSWORD),
+            local,
+        ],
+        env=env_for(home, password=None),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         part = tmp_path / "big.bin.part"
-        wait_for(lambda: part.exists() and part.stat().st_size > 0, "the download to start")
+        wait_for(
+            lambda: part.exists() and part.stat().st_size > 0, "the download to start"
+        )
         with open(f"/proc/{proc.pid}/cmdline", "rb") as f:
             cmdline = f.read()
         shown = ps_lines()
@@ -405,7 +499,9 @@ def test_password_in_url_is_masked_and_hidden_from_ps(srv, home, tmp_path):
     assert f"ftp://{USER}:{'*' * len(PASSWORD)}@".encode() in cmdline
     assert sha256(local.read_bytes()) == sha256(CONTENT["big.bin"])
 
-    ok = rftp("ls", "-v", url(srv, "nowhere/", password=PASSWORD), home=home, password=None)
+    ok = rftp(
+        "ls", "-v", url(srv, "nowhere/", password=PASSWORD), home=home, password=None
+    )
     assert ok.returncode == 1
     assert PASSWORD.encode() not in ok.stdout + ok.stderr
     assert b"*cmd* 'PASS *" in ok.stderr
@@ -465,8 +561,16 @@ def test_prompt_and_progress_bar_on_a_terminal(srv, home, tmp_path):
     env = env_for(home, password=None, COLUMNS="100")
     # Rate-limited to last about a second: the bar is redrawn along the way.
     status, shown = run_in_pty(
-        [RFTP, "get", "--rate-limit", "3M", url(srv, "big.bin"), str(tmp_path / "big.bin")],
-        env, respond,
+        [
+            RFTP,
+            "get",
+            "--rate-limit",
+            "3M",
+            url(srv, "big.bin"),
+            str(tmp_path / "big.bin"),
+        ],
+        env,
+        respond,
     )
     text = shown.decode(errors="replace")
     assert status == 0, text
@@ -496,7 +600,10 @@ def test_ctrl_c_keeps_part_file_and_resumes(srv, home, tmp_path):
     part = tmp_path / "big.bin.part"
     proc = subprocess.Popen(
         [RFTP, "get", "--rate-limit", "512k", url(srv, "big.bin"), local],
-        env=env_for(home), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env_for(home),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         wait_for(lambda: part.exists() and part.stat().st_size > 0, "a partial file")
@@ -537,9 +644,13 @@ def test_ftps_explicit_verification_and_absolute_paths(root, home, tmp_path):
         def run(*args):
             return rftp(*args, home=home, password=password)
 
-        got = run("get", "-v", "--cafile", vs.certfile, base + "sub/inner.bin", tmp_path)
+        got = run(
+            "get", "-v", "--cafile", vs.certfile, base + "sub/inner.bin", tmp_path
+        )
         assert got.returncode == 0, got.stderr
-        assert sha256((tmp_path / "inner.bin").read_bytes()) == sha256(CONTENT["sub/inner.bin"])
+        assert sha256((tmp_path / "inner.bin").read_bytes()) == sha256(
+            CONTENT["sub/inner.bin"]
+        )
         assert b"AUTH TLS" in got.stderr and b"PROT P" in got.stderr
         assert b"rftp: get sub/inner.bin: 2000 bytes in " in got.stderr
 
@@ -554,14 +665,18 @@ def test_ftps_explicit_verification_and_absolute_paths(root, home, tmp_path):
         listed = run("ls", "--json", "--cafile", vs.certfile, base)
         assert listed.returncode == 0, listed.stderr
         sizes = {e["name"]: e["size"] for e in json.loads(listed.stdout)}
-        assert sizes["big.bin"] == len(CONTENT["big.bin"]) and sorted(sizes) == TOP_LEVEL
+        assert (
+            sizes["big.bin"] == len(CONTENT["big.bin"]) and sorted(sizes) == TOP_LEVEL
+        )
         long = run("ls", "-l", "--cafile", vs.certfile, base + "sub/").stdout.decode()
         assert any(
             line.startswith("-rw-r--r-- ") and line.endswith(" inner.bin")
             for line in long.splitlines()
         ), long
 
-        untrusted = run("cat", base + "small.bin")  # self-signed: not in the system store
+        untrusted = run(
+            "cat", base + "small.bin"
+        )  # self-signed: not in the system store
         assert untrusted.returncode == 3
         assert b"certificate" in untrusted.stderr
 
@@ -584,8 +699,15 @@ def test_ftps_implicit(root, home, tmp_path):
 
     with Vsftpd(root, tls="implicit") as vs:
         base = f"ftps://{vs.user}@{vs.host}:{vs.port}/"
-        got = rftp("cat", "--implicit", "--cafile", vs.certfile, base + "medium.bin",
-                   home=home, password=vs.password)
+        got = rftp(
+            "cat",
+            "--implicit",
+            "--cafile",
+            vs.certfile,
+            base + "medium.bin",
+            home=home,
+            password=vs.password,
+        )
         assert got.returncode == 0, got.stderr
         assert sha256(got.stdout) == sha256(CONTENT["medium.bin"])
         plain = rftp("cat", "--implicit", f"ftp://{vs.host}:{vs.port}/x", home=home)
@@ -614,8 +736,11 @@ def test_readme_example_runs(tmp_path, home):
     env = env_for(home, password=None)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
     done = subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script], capture_output=True, env=env,
-        timeout=RUN_TIMEOUT, check=False,
+        ["bash", "-euo", "pipefail", "-c", script],
+        capture_output=True,
+        env=env,
+        timeout=RUN_TIMEOUT,
+        check=False,
     )
     assert done.returncode == 0, done.stderr.decode()
     out = done.stdout.decode()

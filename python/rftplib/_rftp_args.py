@@ -93,34 +93,71 @@ def nonnegative(text):
 def build_parser():
     common = argparse.ArgumentParser(add_help=False)
     g = common.add_argument_group("connection and output")
-    g.add_argument("-v", "--verbose", action="count", default=0,
-                   help="print the control dialogue on stderr, passwords masked "
-                        "(-vv: every line sent and received)")
-    g.add_argument("-q", "--quiet", action="store_true",
-                   help="no progress bars or summaries; errors only")
-    g.add_argument("--implicit", action="store_true",
-                   help="implicit FTPS (ftps:// URLs only; default port 990)")
-    g.add_argument("--insecure", action="store_true",
-                   help="FTPS: do not verify the server's certificate")
-    g.add_argument("--cafile", metavar="FILE",
-                   help="FTPS: trust the CA certificates in FILE (PEM) instead of "
-                        "the system's")
-    g.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="network timeout (default 30)")
+    g.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="print the control dialogue on stderr, passwords masked "
+        "(-vv: every line sent and received)",
+    )
+    g.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress bars or summaries; errors only",
+    )
+    g.add_argument(
+        "--implicit",
+        action="store_true",
+        help="implicit FTPS (ftps:// URLs only; default port 990)",
+    )
+    g.add_argument(
+        "--insecure",
+        action="store_true",
+        help="FTPS: do not verify the server's certificate",
+    )
+    g.add_argument(
+        "--cafile",
+        metavar="FILE",
+        help="FTPS: trust the CA certificates in FILE (PEM) instead of the system's",
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="network timeout (default 30)",
+    )
 
     retries = argparse.ArgumentParser(add_help=False)
-    retries.add_argument("--retries", type=nonnegative, default=3, metavar="N",
-                         help="retry a failed transfer N times (default 3)")
+    retries.add_argument(
+        "--retries",
+        type=nonnegative,
+        default=3,
+        metavar="N",
+        help="retry a failed transfer N times (default 3)",
+    )
     transfer = argparse.ArgumentParser(add_help=False)
     t = transfer.add_argument_group("transfers")
-    t.add_argument("--resume", dest="resume", action="store_true", default=None,
-                   help="continue a partial transfer (get: the default, from the "
-                        "LOCAL.part an interrupted run left; put: append to the "
-                        "remote file)")
-    t.add_argument("--no-resume", dest="resume", action="store_false",
-                   help="start over")
-    t.add_argument("--rate-limit", type=rate, metavar="RATE",
-                   help="at most RATE bytes per second: 500k, 10M, 1G (1024-based)")
+    t.add_argument(
+        "--resume",
+        dest="resume",
+        action="store_true",
+        default=None,
+        help="continue a partial transfer (get: the default, from the "
+        "LOCAL.part an interrupted run left; put: append to the "
+        "remote file)",
+    )
+    t.add_argument(
+        "--no-resume", dest="resume", action="store_false", help="start over"
+    )
+    t.add_argument(
+        "--rate-limit",
+        type=rate,
+        metavar="RATE",
+        help="at most RATE bytes per second: 500k, 10M, 1G (1024-based)",
+    )
 
     parser = argparse.ArgumentParser(
         prog="rftp",
@@ -133,77 +170,163 @@ def build_parser():
 
     def add(name, help, description, parents=(common,)):
         return sub.add_parser(
-            name, help=help, description=textwrap.fill(description, 79),
+            name,
+            help=help,
+            description=textwrap.fill(description, 79),
             parents=list(parents),
             epilog=SUBCOMMAND_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
 
-    p = add("ls", "list a remote directory",
-            "List the remote directory URL names (or the one file it names).")
-    p.add_argument("url", metavar="URL", help="ftp:// or ftps:// URL of a directory (or of one file)")
-    p.add_argument("-l", "--long", action="store_true",
-                   help="type and permissions, owner, group, size, time, name")
-    p.add_argument("--json", action="store_true",
-                   help="a JSON array of entries (name, path, type, size, modified, ...)")
+    p = add(
+        "ls",
+        "list a remote directory",
+        "List the remote directory URL names (or the one file it names).",
+    )
+    p.add_argument(
+        "url",
+        metavar="URL",
+        help="ftp:// or ftps:// URL of a directory (or of one file)",
+    )
+    p.add_argument(
+        "-l",
+        "--long",
+        action="store_true",
+        help="type and permissions, owner, group, size, time, name",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="a JSON array of entries (name, path, type, size, modified, ...)",
+    )
 
-    p = add("get", "download a file",
-            "Download the file URL names to LOCAL (default: its name, in the "
-            "current directory; a directory: into it; -: to stdout). It is "
-            "written as LOCAL.part and renamed when complete and verified.",
-            (common, transfer, retries))
+    p = add(
+        "get",
+        "download a file",
+        "Download the file URL names to LOCAL (default: its name, in the "
+        "current directory; a directory: into it; -: to stdout). It is "
+        "written as LOCAL.part and renamed when complete and verified.",
+        (common, transfer, retries),
+    )
     p.add_argument("url", metavar="URL", help="ftp:// or ftps:// URL of the file")
-    p.add_argument("local", metavar="LOCAL", nargs="?", help="where to write it (default: the remote name, here)")
-    p.add_argument("-j", "--connections", type=positive, default=1, metavar="N",
-                   help="download a large file over N connections (default 1)")
+    p.add_argument(
+        "local",
+        metavar="LOCAL",
+        nargs="?",
+        help="where to write it (default: the remote name, here)",
+    )
+    p.add_argument(
+        "-j",
+        "--connections",
+        type=positive,
+        default=1,
+        metavar="N",
+        help="download a large file over N connections (default 1)",
+    )
 
-    p = add("put", "upload a file",
-            "Upload the file LOCAL (-: stdin) to URL (a URL ending in / names the "
-            "directory to put it in, under its own name).",
-            (common, transfer, retries))
+    p = add(
+        "put",
+        "upload a file",
+        "Upload the file LOCAL (-: stdin) to URL (a URL ending in / names the "
+        "directory to put it in, under its own name).",
+        (common, transfer, retries),
+    )
     p.add_argument("local", metavar="LOCAL", help="the file to send")
-    p.add_argument("url", metavar="URL", help="where to put it; ending in /: into that directory")
+    p.add_argument(
+        "url", metavar="URL", help="where to put it; ending in /: into that directory"
+    )
 
-    p = add("mirror", "copy a directory tree (-R: upload one)",
-            "rftp mirror URL LOCAL copies the remote tree into the local directory; "
-            "rftp mirror -R LOCAL URL copies a local tree to the server. Files "
-            "already there (same size, and time where the server gives one) are "
-            "skipped, so a second run transfers nothing. Each file lands "
-            "through a .part file; an interrupted mirror resumes them.",
-            (common, retries))
-    p.add_argument("source", metavar="SOURCE", help="URL (with -R: local directory) to copy from")
-    p.add_argument("target", metavar="TARGET", help="local directory (with -R: URL) to copy into")
-    p.add_argument("-R", "--reverse", action="store_true",
-                   help="upload: SOURCE is local, TARGET a URL")
-    p.add_argument("-j", "--connections", type=positive, default=4, metavar="N",
-                   help="parallel connections (default 4)")
-    p.add_argument("--include", action="append", metavar="GLOB",
-                   help="only paths matching GLOB (relative, e.g. '*.txt', "
-                        "'docs/*'); repeatable")
-    p.add_argument("--exclude", action="append", metavar="GLOB",
-                   help="skip paths matching GLOB; repeatable")
-    p.add_argument("--delete", action="store_true",
-                   help="delete what the source no longer has")
-    p.add_argument("--dry-run", "-n", action="store_true",
-                   help="print what would be done; change nothing")
+    p = add(
+        "mirror",
+        "copy a directory tree (-R: upload one)",
+        "rftp mirror URL LOCAL copies the remote tree into the local directory; "
+        "rftp mirror -R LOCAL URL copies a local tree to the server. Files "
+        "already there (same size, and time where the server gives one) are "
+        "skipped, so a second run transfers nothing. Each file lands "
+        "through a .part file; an interrupted mirror resumes them.",
+        (common, retries),
+    )
+    p.add_argument(
+        "source", metavar="SOURCE", help="URL (with -R: local directory) to copy from"
+    )
+    p.add_argument(
+        "target", metavar="TARGET", help="local directory (with -R: URL) to copy into"
+    )
+    p.add_argument(
+        "-R",
+        "--reverse",
+        action="store_true",
+        help="upload: SOURCE is local, TARGET a URL",
+    )
+    p.add_argument(
+        "-j",
+        "--connections",
+        type=positive,
+        default=4,
+        metavar="N",
+        help="parallel connections (default 4)",
+    )
+    p.add_argument(
+        "--include",
+        action="append",
+        metavar="GLOB",
+        help="only paths matching GLOB (relative, e.g. '*.txt', 'docs/*'); repeatable",
+    )
+    p.add_argument(
+        "--exclude",
+        action="append",
+        metavar="GLOB",
+        help="skip paths matching GLOB; repeatable",
+    )
+    p.add_argument(
+        "--delete", action="store_true", help="delete what the source no longer has"
+    )
+    p.add_argument(
+        "--dry-run",
+        "-n",
+        action="store_true",
+        help="print what would be done; change nothing",
+    )
 
-    p = add("cat", "print a remote file to stdout", "Write the file URL names to stdout.")
+    p = add(
+        "cat", "print a remote file to stdout", "Write the file URL names to stdout."
+    )
     p.add_argument("url", metavar="URL", help="ftp:// or ftps:// URL of the file")
 
-    p = add("rm", "delete a remote file (-r: a tree)",
-            "Delete the remote file URL names; with -r, a directory and all it holds.")
-    p.add_argument("url", metavar="URL", help="ftp:// or ftps:// URL of the file (with -r: of the directory)")
-    p.add_argument("-r", "--recursive", action="store_true",
-                   help="delete a directory and everything in it")
+    p = add(
+        "rm",
+        "delete a remote file (-r: a tree)",
+        "Delete the remote file URL names; with -r, a directory and all it holds.",
+    )
+    p.add_argument(
+        "url",
+        metavar="URL",
+        help="ftp:// or ftps:// URL of the file (with -r: of the directory)",
+    )
+    p.add_argument(
+        "-r",
+        "--recursive",
+        action="store_true",
+        help="delete a directory and everything in it",
+    )
 
     p = add("mkdir", "make a remote directory", "Make the remote directory URL names.")
-    p.add_argument("url", metavar="URL", help="ftp:// or ftps:// URL of the directory to make")
-    p.add_argument("-p", "--parents", action="store_true",
-                   help="make missing parents; no error if it exists")
+    p.add_argument(
+        "url", metavar="URL", help="ftp:// or ftps:// URL of the directory to make"
+    )
+    p.add_argument(
+        "-p",
+        "--parents",
+        action="store_true",
+        help="make missing parents; no error if it exists",
+    )
 
-    p = add("mv", "rename a remote file or directory",
-            "Rename what URL names to NEWPATH (a path on the same server, "
-            "relative to the login directory, or absolute).")
+    p = add(
+        "mv",
+        "rename a remote file or directory",
+        "Rename what URL names to NEWPATH (a path on the same server, "
+        "relative to the login directory, or absolute).",
+    )
     p.add_argument("url", metavar="URL", help="ftp:// or ftps:// URL of what to rename")
     p.add_argument("newpath", metavar="NEWPATH", help="its new path on the same server")
     return parser

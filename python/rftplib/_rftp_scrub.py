@@ -36,7 +36,10 @@ def _blocks():
     argv = ctypes.string_at(arg_start, arg_end - arg_start)
     if argv != cmdline:
         return None  # not the memory we think it is: leave it alone
-    return (arg_start, argv), (env_start, ctypes.string_at(env_start, env_end - env_start))
+    return (arg_start, argv), (
+        env_start,
+        ctypes.string_at(env_start, env_end - env_start),
+    )
 
 
 def _star(address, length):

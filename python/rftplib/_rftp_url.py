@@ -57,9 +57,7 @@ def parse_url(url):
         raise UsageError(f"bad URL {mask_url(url)!r}: {e}") from None
     scheme = parts.scheme.lower()
     if scheme not in ("ftp", "ftps"):
-        raise UsageError(
-            f"not an ftp:// or ftps:// URL: {mask_url(url)!r}"
-        )
+        raise UsageError(f"not an ftp:// or ftps:// URL: {mask_url(url)!r}")
     if not parts.hostname:
         raise UsageError(f"no host in URL {mask_url(url)!r}")
     if parts.query or parts.fragment:

@@ -113,8 +113,10 @@ class Run:
         if not self.args.verbose or self.args.quiet:
             return
         rate = result.bytes / result.seconds if result.seconds > 0 else 0
-        text = (f"rftp: {self.subject}: {result.bytes} bytes in {result.seconds:.2f} s "
-                f"({human_bytes(rate)}/s)")
+        text = (
+            f"rftp: {self.subject}: {result.bytes} bytes in {result.seconds:.2f} s "
+            f"({human_bytes(rate)}/s)"
+        )
         if result.resumed_from:
             text += f", resumed from byte {result.resumed_from}"
         if result.connections > 1:
@@ -134,8 +136,9 @@ class Run:
         user, password = resolve_login(target)
         self.secrets.append(password)
         if target.tls:
-            ftp = FTP_TLS(context=self.tls_context(), implicit=args.implicit,
-                          timeout=args.timeout)
+            ftp = FTP_TLS(
+                context=self.tls_context(), implicit=args.implicit, timeout=args.timeout
+            )
         else:
             ftp = FTP(timeout=args.timeout)
         self.ftp = ftp
@@ -145,7 +148,9 @@ class Run:
         try:
             ftp.connect(target.host, port)
         except (OSError, EOFError) as e:
-            raise Failure(f"cannot connect to {where}: {describe(e)}", CONNECTION) from None
+            raise Failure(
+                f"cannot connect to {where}: {describe(e)}", CONNECTION
+            ) from None
         except ftplib.Error as e:
             raise Failure(f"{where} refused the connection: {e}", CONNECTION) from None
         try:
@@ -167,8 +172,9 @@ class Run:
             try:
                 return ssl.create_default_context(cafile=args.cafile)
             except (OSError, ssl.SSLError) as e:
-                raise Failure(f"cannot load --cafile {args.cafile}: {describe(e)}",
-                              LOCAL) from None
+                raise Failure(
+                    f"cannot load --cafile {args.cafile}: {describe(e)}", LOCAL
+                ) from None
         return ssl.create_default_context()
 
     def close(self):
@@ -227,9 +233,18 @@ class Run:
 
 
 LOCAL_ERRNOS = {
-    errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR,
-    errno.EEXIST, errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG,
-    errno.ENAMETOOLONG, errno.EIO,
+    errno.ENOENT,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EISDIR,
+    errno.ENOTDIR,
+    errno.EEXIST,
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EFBIG,
+    errno.ENAMETOOLONG,
+    errno.EIO,
 }
 
 
@@ -266,8 +281,10 @@ def cmd_ls(run, args):
         entries = [ftp.stat(target.path)]
     entries.sort(key=lambda e: e.name)
     if args.json:
-        run.emit(json.dumps([entry_dict(e) for e in entries], indent=1,
-                            ensure_ascii=False) + "\n")
+        run.emit(
+            json.dumps([entry_dict(e) for e in entries], indent=1, ensure_ascii=False)
+            + "\n"
+        )
     elif args.long:
         for e in entries:
             run.emit(long_line(e) + "\n")
@@ -317,10 +334,13 @@ def cmd_get(run, args):
     ftp = run.connect(target)
     run.part = local + ".part"
     result = ftp.download(
-        target.path, local,
+        target.path,
+        local,
         resume=True if args.resume is None else args.resume,
-        connections=args.connections, retries=args.retries,
-        rate_limit=args.rate_limit, progress=run.progress_of(target.path),
+        connections=args.connections,
+        retries=args.retries,
+        rate_limit=args.rate_limit,
+        progress=run.progress_of(target.path),
     )
     run.part = None
     run.end_bars()
@@ -334,7 +354,9 @@ def cmd_put(run, args):
     remote = target.path
     if local == "-":  # stdin: the URL must name the file
         if not remote or target.trailing_slash:
-            raise UsageError("put - (stdin) needs a URL naming the file, not a directory")
+            raise UsageError(
+                "put - (stdin) needs a URL naming the file, not a directory"
+            )
         source = sys.stdin.buffer
     else:
         if os.path.isdir(local):
@@ -348,9 +370,12 @@ def cmd_put(run, args):
     run.subject = f"put {remote}"
     ftp = run.connect(target)
     result = ftp.upload(
-        source, remote,
-        resume=bool(args.resume), retries=args.retries,
-        rate_limit=args.rate_limit, progress=run.progress_of(remote),
+        source,
+        remote,
+        resume=bool(args.resume),
+        retries=args.retries,
+        rate_limit=args.rate_limit,
+        progress=run.progress_of(remote),
     )
     run.end_bars()
     run.report(result)
@@ -372,9 +397,15 @@ def cmd_mirror(run, args):
     run.part = None if args.dry_run or args.reverse else MIRROR_PARTS
     run.mirror_started = time.monotonic()
     result = ftp.mirror(
-        source, dest, upload=args.reverse, connections=args.connections,
-        delete=args.delete, include=args.include, exclude=args.exclude,
-        dry_run=args.dry_run, retries=args.retries,
+        source,
+        dest,
+        upload=args.reverse,
+        connections=args.connections,
+        delete=args.delete,
+        include=args.include,
+        exclude=args.exclude,
+        dry_run=args.dry_run,
+        retries=args.retries,
         progress=run.mirror_progress if run.board else None,
     )
     run.end_bars()
@@ -477,7 +508,9 @@ def cmd_mv(run, args):
     if "://" in newpath:
         other = parse_url(newpath)
         if (other.host, other.port) != (target.host, target.port):
-            raise UsageError("mv renames on one server: NEWPATH must be on the same host")
+            raise UsageError(
+                "mv renames on one server: NEWPATH must be on the same host"
+            )
         newpath = other.path
     ftp = run.connect(target)
     ftp.rename(target.path, newpath)
@@ -485,8 +518,14 @@ def cmd_mv(run, args):
 
 
 COMMANDS = {
-    "ls": cmd_ls, "get": cmd_get, "put": cmd_put, "mirror": cmd_mirror,
-    "cat": cmd_cat, "rm": cmd_rm, "mkdir": cmd_mkdir, "mv": cmd_mv,
+    "ls": cmd_ls,
+    "get": cmd_get,
+    "put": cmd_put,
+    "mirror": cmd_mirror,
+    "cat": cmd_cat,
+    "rm": cmd_rm,
+    "mkdir": cmd_mkdir,
+    "mv": cmd_mv,
 }
 
 
@@ -521,8 +560,11 @@ def hide_passwords(argv):
 def run_command(parser, args):
     out, err = sys.stdout, sys.stderr
     run = Run(args, out, err)
-    for url in (getattr(args, "url", None), getattr(args, "source", None),
-                getattr(args, "target", None)):
+    for url in (
+        getattr(args, "url", None),
+        getattr(args, "source", None),
+        getattr(args, "target", None),
+    ):
         if url and "://" in url:
             try:
                 password = parse_url(url).password
@@ -556,11 +598,15 @@ def run_command(parser, args):
             run.ftp = None
         note = "interrupted"
         if run.part is MIRROR_PARTS:
-            note += ("; partial files are kept as .part: run the same command again "
-                     "to resume")
+            note += (
+                "; partial files are kept as .part: run the same command again "
+                "to resume"
+            )
         elif run.part and os.path.exists(run.part):
-            note += (f"; the partial file {run.part} is kept: run the same command "
-                     "again to resume")
+            note += (
+                f"; the partial file {run.part} is kept: run the same command "
+                "again to resume"
+            )
         status = fail(run, note, INTERRUPTED)
     except StdoutClosed:
         # Quietly, like a command killed by SIGPIPE; stdout goes nowhere now so
