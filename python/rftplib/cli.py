@@ -310,14 +310,32 @@ def entry_dict(e):
 
 
 def long_line(e):
+    """``ls -l`` style: mode, owner, group, size, time (UTC), name."""
     mark = {"file": "-", "dir": "d", "link": "l"}.get(e.type, "?")
-    perms = e.permissions or ""
-    if not re.fullmatch(r"[-dlcbps][-rwxsStT]{9}", perms):
-        perms = mark + (perms or "")
+    facts = e.facts or {}
+    perms = e.permissions or mode_string(facts.get("unix.mode"))
+    if not perms or not re.fullmatch(r"[-dlcbps?][-rwxsStT]{9}", perms):
+        perms = mark + ("?" * 9 if not perms else perms)
+    elif perms[0] == "?":
+        perms = mark + perms[1:]
+    owner = e.owner or facts.get("unix.owner") or facts.get("unix.uid") or "-"
+    group = e.group or facts.get("unix.group") or facts.get("unix.gid") or "-"
     when = e.modified.strftime("%Y-%m-%d %H:%M") if e.modified else "-"
     size = "-" if e.size is None else str(e.size)
     name = e.name + (f" -> {e.target}" if e.target else "")
-    return f"{perms:<10} {e.owner or '-':<8} {e.group or '-':<8} {size:>12} {when:<16} {name}"
+    return f"{perms:<10} {owner:<8} {group:<8} {size:>12} {when:<16} {name}"
+
+
+def mode_string(mode):
+    """MLSD's unix.mode ("0644") as "?rw-r--r--" (the type is filled in later)."""
+    try:
+        bits = int(mode, 8)
+    except (TypeError, ValueError):
+        return None
+    rwx = "".join(
+        ch if bits & (1 << (8 - i)) else "-" for i, ch in enumerate("rwxrwxrwx")
+    )
+    return "?" + rwx
 
 
 def cmd_get(run, args):
