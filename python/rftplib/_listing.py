@@ -27,7 +27,7 @@ def mlsd(ftp, path, facts):
     if facts:
         ftp.sendcmd("OPTS MLST " + ";".join(facts) + ";")
     if path:
-        cmd = "MLSD %s" % path
+        cmd = f"MLSD {path}"
     else:
         cmd = "MLSD"
     lines = []
