@@ -20,8 +20,6 @@ from ._rftplib import (
     error_temp,
 )
 
-_FEAT_CACHE = "_rftplib_listing_feat"
-
 
 def mlsd(ftp, path, facts):
     if facts:
@@ -36,36 +34,13 @@ def mlsd(ftp, path, facts):
         yield _parse_mlsd_line(line)
 
 
-def _parse_feat(resp):
-    """FEAT reply -> {"MLST": "type*;size*;", "MDTM": "", ...}."""
-    features = {}
-    for line in resp.split("\n")[1:]:
-        if not line.startswith(" "):
-            continue
-        name, _, params = line.strip().partition(" ")
-        if name:
-            features[name.upper()] = params
-    return features
-
-
 def _features(ftp):
-    """The server's FEAT, asked once per control connection. Uses
-    ``FTP.feat()`` when the class has one."""
-    feat = getattr(ftp, "feat", None)
-    if feat is not None:
-        try:
-            return feat()
-        except error_perm:
-            return {}
-    cached = ftp.__dict__.get(_FEAT_CACHE)
-    if cached is not None and cached[0] is ftp.sock:
-        return cached[1]
+    """The server's FEAT (``FTP.feat()``, cached per connection); empty when
+    the server has no FEAT command."""
     try:
-        features = _parse_feat(ftp.sendcmd("FEAT"))
-    except error_perm:  # 500/502: no FEAT, so no MLSD either
-        features = {}
-    ftp.__dict__[_FEAT_CACHE] = (ftp.sock, features)
-    return features
+        return ftp.feat()
+    except error_perm:  # 500/502: no FEAT, so no MLST/MLSD either
+        return {}
 
 
 def scandir(self, path="", *, mlsd=None):

@@ -1,12 +1,15 @@
 //! The only code that knows about Python: the `rftplib._rftplib` module.
 
 mod args;
+mod credentials;
 mod dispatch;
 mod errors;
+mod feat;
 mod ftp;
 mod ftp_tls;
 mod functions;
 mod listing;
+mod jobs;
 mod socket;
 mod text;
 mod tls_config;
@@ -27,6 +30,8 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     functions::register(m)?;
     listing::register(m)?;
+    feat::register(m)?;
+    jobs::register(m)?;
     m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;
