@@ -295,6 +295,21 @@ def test_walk_prunes_in_place_and_from_current_directory(vftp):
     assert seen == ["", "dir with space"]
 
 
+def test_walk_ends_on_a_directory_loop_seen_as_a_directory(pyftp, tree):
+    # pyftpdlib's MLSD calls a link to a directory a "dir"; its `unique` fact
+    # is what stops the walk from going round the loop forever.
+    os.symlink("..", tree / "d1" / "d2" / "up")
+    walked = [d for d, _, _ in pyftp.walk("tree/d1", mlsd=True)]
+    assert {"tree/d1", "tree/d1/d2", "tree/d1/d2/d3"} <= set(walked)
+    # The loop is entered at most once: the top's own identity is not listed.
+    assert len(walked) == len(set(walked)) <= 5
+    by_list = list(pyftp.walk("tree/d1", mlsd=False))
+    assert ("tree/d1/d2", ["d3"], ["f2", "up"]) in [
+        (d, sorted(dn), sorted(fn)) for d, dn, fn in by_list
+    ]
+    assert len(by_list) == 3
+
+
 def test_walk_onerror(pyftp):
     errors = []
     assert list(pyftp.walk("tree/missing", onerror=errors.append)) == []

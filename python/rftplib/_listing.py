@@ -129,21 +129,34 @@ def walk(self, top="", *, topdown=True, onerror=None, mlsd=None):
     A directory the server refuses to list (4xx/5xx reply) is skipped, after
     calling ``onerror(exc)`` if given; connection failures propagate.
     """
+    return _walk(self, top, topdown, onerror, mlsd, set())
+
+
+def _walk(ftp, top, topdown, onerror, mlsd, seen):
     try:
-        entries = self.scandir(top, mlsd=mlsd)
+        entries = ftp.scandir(top, mlsd=mlsd)
     except (error_perm, error_temp) as e:
         if onerror is not None:
             onerror(e)
         return
-    dirnames, filenames = [], []
+    dirnames, filenames, unique = [], [], {}
     for entry in entries:
-        (dirnames if entry.type == "dir" else filenames).append(entry.name)
+        if entry.type == "dir":
+            dirnames.append(entry.name)
+            # Some servers' MLSD describes a link as what it points to (a
+            # "dir"); its MLSD `unique` fact tells a directory seen before.
+            unique[entry.name] = entry.facts.get("unique")
+        else:
+            filenames.append(entry.name)
     if topdown:
         yield top, dirnames, filenames
     for name in dirnames:
-        yield from walk(
-            self, posixpath.join(top, name), topdown=topdown, onerror=onerror, mlsd=mlsd
-        )
+        key = unique.get(name)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        yield from _walk(ftp, posixpath.join(top, name), topdown, onerror, mlsd, seen)
     if not topdown:
         yield top, dirnames, filenames
 
