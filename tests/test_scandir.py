@@ -230,6 +230,7 @@ def test_stat_file_dir_and_missing_on_pyftpdlib(pyftp, tree, mlst):
     assert (odd.name, odd.size) == ("  two leading spaces", 3)
     with pytest.raises(rftplib.error_perm, match="^550"):
         pyftp.stat("tree/missing", mlst=mlst)
+    assert pyftp.stat("", mlst=mlst).type == "dir"
 
 
 def test_stat_agrees_between_mlst_and_fallback(pyftp):
@@ -252,8 +253,9 @@ def test_stat_on_vsftpd(vftp, tree):
     d = vftp.stat("tree/dir with space")
     assert (d.name, d.type, d.path) == ("dir with space", "dir", "tree/dir with space")
     assert d.raw.endswith(" dir with space")
-    root = vftp.stat("tree")
-    assert root.type == "dir"
+    assert vftp.stat("tree").type == "dir"
+    here = vftp.stat("")
+    assert (here.name, here.path, here.type) == (".", "", "dir")
     with pytest.raises(rftplib.error_perm, match="^550"):
         vftp.stat("tree/missing")
     with pytest.raises(rftplib.error_perm, match="^550"):

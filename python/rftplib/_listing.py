@@ -87,7 +87,7 @@ def stat(self, path, *, mlst=None):
     if mlst is None:
         mlst = "MLST" in _features(self)
     if mlst:
-        resp = self.sendcmd("MLST " + path)
+        resp = self.sendcmd("MLST " + path if path else "MLST")
         if resp[:3] != "250":
             raise error_reply(resp)
         for line in resp.split("\n")[1:]:

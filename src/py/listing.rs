@@ -28,6 +28,7 @@ use super::wait::block_on;
 /// How much one read from the data connection asks for.
 const READ_CHUNK: usize = 256 * 1024;
 
+static FROMTIMESTAMP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static EPOCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static TIMEDELTA: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -41,6 +42,14 @@ fn utc(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// An aware UTC datetime for Unix seconds; None when Python's datetime
 /// cannot hold it (before year 1 or after 9999).
 fn datetime_from_unix(py: Python<'_>, secs: i64) -> PyResult<Option<Bound<'_, PyAny>>> {
+    let fromtimestamp = FROMTIMESTAMP.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("datetime")?.getattr("datetime")?.getattr("fromtimestamp")?.unbind())
+    })?;
+    if let Ok(dt) = fromtimestamp.bind(py).call1((secs, utc(py)?)) {
+        return Ok(Some(dt));
+    }
+    // Platforms whose C library refuses some times (negative ones on
+    // Windows): the epoch plus a timedelta reaches every datetime.
     let epoch = EPOCH.get_or_try_init(py, || {
         let dt = py.import("datetime")?.getattr("datetime")?;
         Ok::<_, PyErr>(dt.call1((1970, 1, 1, 0, 0, 0, 0, utc(py)?))?.unbind())
