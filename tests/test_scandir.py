@@ -230,6 +230,7 @@ def test_stat_file_dir_and_missing_on_pyftpdlib(pyftp, tree, mlst):
     assert (odd.name, odd.size) == ("  two leading spaces", 3)
     with pytest.raises(rftplib.error_perm, match="^550"):
         pyftp.stat("tree/missing", mlst=mlst)
+    assert pyftp.stat("", mlst=mlst).type == "dir"
 
 
 def test_stat_agrees_between_mlst_and_fallback(pyftp):
@@ -252,8 +253,9 @@ def test_stat_on_vsftpd(vftp, tree):
     d = vftp.stat("tree/dir with space")
     assert (d.name, d.type, d.path) == ("dir with space", "dir", "tree/dir with space")
     assert d.raw.endswith(" dir with space")
-    root = vftp.stat("tree")
-    assert root.type == "dir"
+    assert vftp.stat("tree").type == "dir"
+    here = vftp.stat("")
+    assert (here.name, here.path, here.type) == (".", "", "dir")
     with pytest.raises(rftplib.error_perm, match="^550"):
         vftp.stat("tree/missing")
     with pytest.raises(rftplib.error_perm, match="^550"):
@@ -293,6 +295,21 @@ def test_walk_prunes_in_place_and_from_current_directory(vftp):
         if "d1" in dirnames:
             dirnames.remove("d1")
     assert seen == ["", "dir with space"]
+
+
+def test_walk_ends_on_a_directory_loop_seen_as_a_directory(pyftp, tree):
+    # pyftpdlib's MLSD calls a link to a directory a "dir"; its `unique` fact
+    # is what stops the walk from going round the loop forever.
+    os.symlink("..", tree / "d1" / "d2" / "up")
+    walked = [d for d, _, _ in pyftp.walk("tree/d1", mlsd=True)]
+    assert {"tree/d1", "tree/d1/d2", "tree/d1/d2/d3"} <= set(walked)
+    # The loop is entered at most once: the top's own identity is not listed.
+    assert len(walked) == len(set(walked)) <= 5
+    by_list = list(pyftp.walk("tree/d1", mlsd=False))
+    assert ("tree/d1/d2", ["d3"], ["f2", "up"]) in [
+        (d, sorted(dn), sorted(fn)) for d, dn, fn in by_list
+    ]
+    assert len(by_list) == 3
 
 
 def test_walk_onerror(pyftp):

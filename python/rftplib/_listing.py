@@ -20,14 +20,12 @@ from ._rftplib import (
     error_temp,
 )
 
-_FEAT_CACHE = "_rftplib_listing_feat"
-
 
 def mlsd(ftp, path, facts):
     if facts:
         ftp.sendcmd("OPTS MLST " + ";".join(facts) + ";")
     if path:
-        cmd = "MLSD %s" % path
+        cmd = f"MLSD {path}"
     else:
         cmd = "MLSD"
     lines = []
@@ -36,36 +34,13 @@ def mlsd(ftp, path, facts):
         yield _parse_mlsd_line(line)
 
 
-def _parse_feat(resp):
-    """FEAT reply -> {"MLST": "type*;size*;", "MDTM": "", ...}."""
-    features = {}
-    for line in resp.split("\n")[1:]:
-        if not line.startswith(" "):
-            continue
-        name, _, params = line.strip().partition(" ")
-        if name:
-            features[name.upper()] = params
-    return features
-
-
 def _features(ftp):
-    """The server's FEAT, asked once per control connection. Uses
-    ``FTP.feat()`` when the class has one."""
-    feat = getattr(ftp, "feat", None)
-    if feat is not None:
-        try:
-            return feat()
-        except error_perm:
-            return {}
-    cached = ftp.__dict__.get(_FEAT_CACHE)
-    if cached is not None and cached[0] is ftp.sock:
-        return cached[1]
+    """The server's FEAT (``FTP.feat()``, cached per connection); empty when
+    the server has no FEAT command."""
     try:
-        features = _parse_feat(ftp.sendcmd("FEAT"))
-    except error_perm:  # 500/502: no FEAT, so no MLSD either
-        features = {}
-    ftp.__dict__[_FEAT_CACHE] = (ftp.sock, features)
-    return features
+        return ftp.feat()
+    except error_perm:  # 500/502: no FEAT, so no MLST/MLSD either
+        return {}
 
 
 def scandir(self, path="", *, mlsd=None):
@@ -112,7 +87,7 @@ def stat(self, path, *, mlst=None):
     if mlst is None:
         mlst = "MLST" in _features(self)
     if mlst:
-        resp = self.sendcmd("MLST " + path)
+        resp = self.sendcmd("MLST " + path if path else "MLST")
         if resp[:3] != "250":
             raise error_reply(resp)
         for line in resp.split("\n")[1:]:
@@ -154,21 +129,34 @@ def walk(self, top="", *, topdown=True, onerror=None, mlsd=None):
     A directory the server refuses to list (4xx/5xx reply) is skipped, after
     calling ``onerror(exc)`` if given; connection failures propagate.
     """
+    return _walk(self, top, topdown, onerror, mlsd, set())
+
+
+def _walk(ftp, top, topdown, onerror, mlsd, seen):
     try:
-        entries = self.scandir(top, mlsd=mlsd)
+        entries = ftp.scandir(top, mlsd=mlsd)
     except (error_perm, error_temp) as e:
         if onerror is not None:
             onerror(e)
         return
-    dirnames, filenames = [], []
+    dirnames, filenames, unique = [], [], {}
     for entry in entries:
-        (dirnames if entry.type == "dir" else filenames).append(entry.name)
+        if entry.type == "dir":
+            dirnames.append(entry.name)
+            # Some servers' MLSD describes a link as what it points to (a
+            # "dir"); its MLSD `unique` fact tells a directory seen before.
+            unique[entry.name] = entry.facts.get("unique")
+        else:
+            filenames.append(entry.name)
     if topdown:
         yield top, dirnames, filenames
     for name in dirnames:
-        yield from walk(
-            self, posixpath.join(top, name), topdown=topdown, onerror=onerror, mlsd=mlsd
-        )
+        key = unique.get(name)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        yield from _walk(ftp, posixpath.join(top, name), topdown, onerror, mlsd, seen)
     if not topdown:
         yield top, dirnames, filenames
 

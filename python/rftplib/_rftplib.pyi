@@ -65,12 +65,12 @@ __all__ = [
     "__version__",
     "_choose_hash",
     "_download",
-    "_mirror_run",
     "_mlsd_entry",
     "_mlst_entry",
     "_parse_feat",
     "_parse_hash_reply",
     "_parse_listing",
+    "_mirror_run",
     "_parse_mlsd_line",
     "_read_listing",
     "_upload",
@@ -693,26 +693,6 @@ class FTP:
     def close(self) -> None:
         """Close the connection without sending QUIT. Safe to call more than once."""
 
-    # -- Additions beyond ftplib (rftplib._transfers) ------------------------
-
-    def feat(self) -> dict[str, str]:
-        """Send FEAT and return the features as ``{NAME: parameters}``.
-
-        Names are upper-cased (``{"SIZE": "", "REST": "STREAM", "HASH":
-        "SHA-256*;MD5"}``). The answer is cached for the control connection:
-        a new ``connect()`` asks again. A server without FEAT raises error_perm.
-        """
-
-    def checksum(self, path: str, algorithm: str | None = None) -> tuple[str, str]:
-        """The server's hash of the remote file *path*: ``(algorithm, hexdigest)``.
-
-        Uses HASH (selecting the algorithm with ``OPTS HASH``) or the older
-        XSHA256/XSHA1/XMD5/XCRC, as FEAT announces them; the strongest offered
-        is used unless *algorithm* ("SHA-256", "SHA-1", "MD5" or "CRC32") is
-        given. Raises error_perm when the server cannot hash with it, and
-        ValueError for an unknown algorithm name.
-        """
-
     # Parsed listings (rftplib/_listing.py), beyond ftplib.
     def scandir(self, path: str = "", *, mlsd: bool | None = None) -> list[Entry]:
         """List directory *path* (default: the current one) as :class:`Entry` objects.
@@ -748,6 +728,26 @@ class FTP:
         ``topdown=True``, pruning *dirnames* in place limits the walk. A
         directory the server refuses to list (a 4xx/5xx reply) is skipped
         after ``onerror(exc)``; connection failures raise.
+        """
+
+    # -- Additions beyond ftplib (rftplib._transfers) ------------------------
+
+    def feat(self) -> dict[str, str]:
+        """Send FEAT and return the features as ``{NAME: parameters}``.
+
+        Names are upper-cased (``{"SIZE": "", "REST": "STREAM", "HASH":
+        "SHA-256*;MD5"}``). The answer is cached for the control connection:
+        a new ``connect()`` asks again. A server without FEAT raises error_perm.
+        """
+
+    def checksum(self, path: str, algorithm: str | None = None) -> tuple[str, str]:
+        """The server's hash of the remote file *path*: ``(algorithm, hexdigest)``.
+
+        Uses HASH (selecting the algorithm with ``OPTS HASH``) or the older
+        XSHA256/XSHA1/XMD5/XCRC, as FEAT announces them; the strongest offered
+        is used unless *algorithm* ("SHA-256", "SHA-1", "MD5" or "CRC32") is
+        given. Raises error_perm when the server cannot hash with it, and
+        ValueError for an unknown algorithm name.
         """
 
     def download(
@@ -1068,7 +1068,6 @@ def _mlst_entry(line: str, path: str) -> Entry | None:
 
 def _mlsd_entry(line: str, dirpath: str) -> Entry | None:
     """The entry of one MLSD line, under *dirpath*; None for ``.``, ``..``, cdir and pdir."""
-
 
 # -- mirror (rftplib._mirror) --------------------------------------------------
 

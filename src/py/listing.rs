@@ -16,7 +16,9 @@ use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
-use crate::proto::listing::{parse_listing, parse_listing_text, parse_mlsd_entry, parse_mlst_entry, Entry, EntryKind};
+use crate::proto::listing::{
+    parse_listing_lean, parse_listing_text_lean, parse_mlsd_entry, parse_mlst_entry, split_facts, Entry, EntryKind,
+};
 
 use super::ftp::unwrap_if_tls;
 use super::socket::{bytes_of, Socket};
@@ -26,6 +28,7 @@ use super::wait::block_on;
 /// How much one read from the data connection asks for.
 const READ_CHUNK: usize = 256 * 1024;
 
+static FROMTIMESTAMP: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static EPOCH: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static TIMEDELTA: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static UTC: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -39,6 +42,14 @@ fn utc(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
 /// An aware UTC datetime for Unix seconds; None when Python's datetime
 /// cannot hold it (before year 1 or after 9999).
 fn datetime_from_unix(py: Python<'_>, secs: i64) -> PyResult<Option<Bound<'_, PyAny>>> {
+    let fromtimestamp = FROMTIMESTAMP.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("datetime")?.getattr("datetime")?.getattr("fromtimestamp")?.unbind())
+    })?;
+    if let Ok(dt) = fromtimestamp.bind(py).call1((secs, utc(py)?)) {
+        return Ok(Some(dt));
+    }
+    // Platforms whose C library refuses some times (negative ones on
+    // Windows): the epoch plus a timedelta reaches every datetime.
     let epoch = EPOCH.get_or_try_init(py, || {
         let dt = py.import("datetime")?.getattr("datetime")?;
         Ok::<_, PyErr>(dt.call1((1970, 1, 1, 0, 0, 0, 0, utc(py)?))?.unbind())
@@ -96,8 +107,24 @@ fn join(dirpath: &str, name: &str) -> String {
 // `__all__`, which must stay ftplib's.
 #[pyclass(frozen, module = "rftplib._rftplib", name = "Entry")]
 pub struct PyEntry {
+    /// Without `facts` when `facts_text` holds them (bulk listings).
     entry: Entry,
     path: String,
+    /// An MLSD line's facts, split only when asked for.
+    facts_text: Option<String>,
+}
+
+impl PyEntry {
+    fn new(entry: Entry, path: String) -> Self {
+        PyEntry { entry, path, facts_text: None }
+    }
+
+    fn all_facts(&self) -> std::borrow::Cow<'_, [(String, String)]> {
+        match &self.facts_text {
+            Some(text) => split_facts(text).into(),
+            None => (&self.entry.facts[..]).into(),
+        }
+    }
 }
 
 #[pymethods]
@@ -140,7 +167,7 @@ impl PyEntry {
         }
         entry.raw = raw;
         let path = path.unwrap_or_else(|| entry.name.clone());
-        Ok(PyEntry { entry, path })
+        Ok(PyEntry::new(entry, path))
     }
 
     /// The entry's name within its directory.
@@ -200,7 +227,7 @@ impl PyEntry {
     #[getter]
     fn facts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (k, v) in &self.entry.facts {
+        for (k, v) in self.all_facts().iter() {
             d.set_item(k, v)?;
         }
         Ok(d)
@@ -214,7 +241,7 @@ impl PyEntry {
 
     /// The same entry under another path (used by `stat`).
     fn _with_path(&self, path: String) -> Self {
-        PyEntry { entry: self.entry.clone(), path }
+        PyEntry { entry: self.entry.clone(), path, facts_text: self.facts_text.clone() }
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -237,7 +264,9 @@ impl PyEntry {
         let py = other.py();
         let Ok(other) = other.cast::<PyEntry>() else { return py.NotImplemented() };
         let other = other.get();
-        let equal = self.path == other.path && self.entry == other.entry;
+        let equal = self.path == other.path
+            && Entry { facts: Vec::new(), ..self.entry.clone() } == Entry { facts: Vec::new(), ..other.entry.clone() }
+            && self.all_facts() == other.all_facts();
         match op {
             CompareOp::Eq => equal.into_pyobject(py).map(|b| b.to_owned().into_any().unbind()).unwrap_or(py.None()),
             CompareOp::Ne => (!equal).into_pyobject(py).map(|b| b.to_owned().into_any().unbind()).unwrap_or(py.None()),
@@ -261,28 +290,32 @@ fn now_unix() -> i64 {
 
 /// Parses a whole reply, decoded with the connection's encoding (bytes it
 /// cannot decode become U+FFFD rather than failing the whole listing).
-fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64) -> PyResult<Vec<Entry>> {
+type Parsed = Vec<(Entry, Option<String>)>;
+
+fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64) -> PyResult<Parsed> {
     match codec {
-        Codec::Utf8 => Ok(py.detach(|| parse_listing(data, mlsd, now))),
+        Codec::Utf8 => Ok(py.detach(|| parse_listing_lean(data, mlsd, now))),
         Codec::Latin1 => Ok(py.detach(|| {
             let text: String = data.iter().map(|&b| b as char).collect();
-            parse_listing_text(&text, mlsd, now)
+            parse_listing_text_lean(&text, mlsd, now)
         })),
         Codec::Other(name) => {
             let text = PyBytes::new(py, data).call_method1("decode", (name.as_str(), "replace"))?;
             let text = text.cast::<PyString>()?.to_cow()?.into_owned();
-            Ok(py.detach(|| parse_listing_text(&text, mlsd, now)))
+            Ok(py.detach(|| parse_listing_text_lean(&text, mlsd, now)))
         }
     }
 }
 
-fn to_list<'py>(py: Python<'py>, entries: Vec<Entry>, dirpath: &str) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for entry in entries {
-        let path = join(dirpath, &entry.name);
-        list.append(Bound::new(py, PyEntry { entry, path })?)?;
-    }
-    Ok(list)
+fn to_list<'py>(py: Python<'py>, entries: Parsed, dirpath: &str) -> PyResult<Bound<'py, PyList>> {
+    let items = entries
+        .into_iter()
+        .map(|(entry, facts_text)| {
+            let path = join(dirpath, &entry.name);
+            Bound::new(py, PyEntry { entry, path, facts_text })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }
 
 /// Reads the data connection `conn` to its end (with the GIL released on
@@ -344,9 +377,9 @@ fn _parse_listing<'py>(
     let entries = match data.cast::<PyString>() {
         Ok(s) => {
             let text = s.to_cow()?;
-            parse_listing_text(&text, mlsd, now)
+            parse_listing_text_lean(&text, mlsd, now)
         }
-        Err(_) => parse_listing(&bytes_of(data)?, mlsd, now),
+        Err(_) => parse_listing_lean(&bytes_of(data)?, mlsd, now),
     };
     to_list(py, entries, dirpath)
 }
@@ -355,7 +388,7 @@ fn _parse_listing<'py>(
 /// `path`; None if the line says nothing.
 #[pyfunction]
 fn _mlst_entry(line: &str, path: String) -> Option<PyEntry> {
-    parse_mlst_entry(line).map(|entry| PyEntry { entry, path })
+    parse_mlst_entry(line).map(|entry| PyEntry::new(entry, path))
 }
 
 /// A line of a multi-line MLSD reply is not an MLST line; kept for symmetry
@@ -364,7 +397,7 @@ fn _mlst_entry(line: &str, path: String) -> Option<PyEntry> {
 fn _mlsd_entry(line: &str, dirpath: &str) -> Option<PyEntry> {
     parse_mlsd_entry(line).map(|entry| {
         let path = join(dirpath, &entry.name);
-        PyEntry { entry, path }
+        PyEntry::new(entry, path)
     })
 }
 

@@ -1,11 +1,12 @@
-//! `rftplib.MirrorResult`: what `FTP.mirror()` did.
+//! `rftplib.MirrorResult`: what `FTP.mirror()` did. Its `__module__` is the
+//! extension's, so that rftplib keeps ftplib's `__all__` (check__all__).
 
 use pyo3::prelude::*;
 
 /// What ``FTP.mirror()`` did: relative paths transferred, skipped (already
 /// matching, or not regular files) and deleted; ``(path, reason)`` for each
 /// failure; the bytes moved and the seconds taken.
-#[pyclass(module = "rftplib", name = "MirrorResult", frozen, get_all)]
+#[pyclass(module = "rftplib._rftplib", name = "MirrorResult", frozen, get_all)]
 #[derive(Clone, Debug)]
 pub struct MirrorResult {
     pub transferred: Vec<String>,
