@@ -9,6 +9,7 @@ pub mod error;
 pub mod hash;
 pub mod job;
 pub mod local;
+pub mod parallel;
 pub mod progress;
 pub mod ranges;
 pub mod rate;
