@@ -144,7 +144,8 @@ pub fn ranged(
     let workers = n.min(pieces.len()).max(1);
     let board = Board {
         inner: Mutex::new(Inner { queue: pieces.into(), active: vec![None; workers] }),
-        min_steal: opts.min_range.max(1 << 20),
+        // A new range costs about four round trips: not worth it for less.
+        min_steal: opts.min_range.max(4 << 20),
     };
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let used = AtomicUsize::new(0);

@@ -204,9 +204,15 @@ impl Session {
             s.expect(if tls.prot_p { "PROT P" } else { "PROT C" }, 2)?;
             s.prot_p = tls.prot_p;
         }
-        s.binary()?;
+        // TYPE I and CWD go out together: one round trip instead of two.
+        s.send("TYPE I")?;
         if let Some(cwd) = &spec.cwd {
-            s.expect(&format!("CWD {cwd}"), 2)?;
+            s.send(&format!("CWD {cwd}"))?;
+        }
+        check(s.reply()?, 2)?;
+        s.binary = true;
+        if spec.cwd.is_some() {
+            check(s.reply()?, 2)?;
         }
         Ok(s)
     }
