@@ -97,6 +97,14 @@ impl Data {
         self.cancel.block(|| self.conn.splice_to_pipe(pipe_w, len, deadline))
     }
 
+    /// Sends up to `len` bytes of `file` from `offset` without a copy
+    /// through user space; None when this connection cannot (TLS).
+    pub fn send_file(&self, file: &std::fs::File, offset: u64, len: usize) -> Result<Option<usize>> {
+        use std::os::fd::AsRawFd;
+        let deadline = Deadline::after(self.timeout);
+        self.cancel.block(|| self.conn.sendfile_from(file.as_raw_fd(), offset, len, deadline))
+    }
+
     pub fn write_all(&self, mut buf: &[u8]) -> Result<()> {
         let deadline = Deadline::after(self.timeout);
         while !buf.is_empty() {
