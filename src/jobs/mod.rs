@@ -11,6 +11,7 @@ pub mod hash;
 pub mod job;
 pub mod local;
 pub mod mirror;
+pub mod parallel;
 pub mod pool;
 pub mod progress;
 pub mod ranges;

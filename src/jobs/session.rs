@@ -97,6 +97,14 @@ impl Data {
         self.cancel.block(|| self.conn.splice_to_pipe(pipe_w, len, deadline))
     }
 
+    /// Sends up to `len` bytes of `file` from `offset` without a copy
+    /// through user space; None when this connection cannot (TLS).
+    pub fn send_file(&self, file: &std::fs::File, offset: u64, len: usize) -> Result<Option<usize>> {
+        use std::os::fd::AsRawFd;
+        let deadline = Deadline::after(self.timeout);
+        self.cancel.block(|| self.conn.sendfile_from(file.as_raw_fd(), offset, len, deadline))
+    }
+
     pub fn write_all(&self, mut buf: &[u8]) -> Result<()> {
         let deadline = Deadline::after(self.timeout);
         while !buf.is_empty() {
@@ -204,9 +212,15 @@ impl Session {
             s.expect(if tls.prot_p { "PROT P" } else { "PROT C" }, 2)?;
             s.prot_p = tls.prot_p;
         }
-        s.binary()?;
+        // TYPE I and CWD go out together: one round trip instead of two.
+        s.send("TYPE I")?;
         if let Some(cwd) = &spec.cwd {
-            s.expect(&format!("CWD {cwd}"), 2)?;
+            s.send(&format!("CWD {cwd}"))?;
+        }
+        check(s.reply()?, 2)?;
+        s.binary = true;
+        if spec.cwd.is_some() {
+            check(s.reply()?, 2)?;
         }
         Ok(s)
     }
