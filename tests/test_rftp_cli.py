@@ -8,6 +8,7 @@ Runs are few and each checks several things: a process start costs ~0.1 s.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -142,6 +143,18 @@ def test_url_paths_are_read_as_rfc1738():
     for bad in ("http://h/x", "ftp:///x", "ftp://h:99999/x", "ftp://h/x?y"):
         with pytest.raises(UsageError):
             parse_url(bad)
+
+
+def test_rate_limits_read_like_curl():
+    from rftplib._rftp_args import rate
+
+    assert rate("2048") == 2048
+    assert rate("500k") == rate("500K") == rate("500KiB") == 500 * 1024
+    assert rate("10M") == rate("10MB/s") == 10 * 1024**2
+    assert rate("1.5G") == 3 * 1024**3 // 2
+    for bad in ("fast", "0", "-1k", "10T", ""):
+        with pytest.raises(argparse.ArgumentTypeError):
+            rate(bad)
 
 
 # -- help, usage -------------------------------------------------------------

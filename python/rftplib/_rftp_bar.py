@@ -6,6 +6,7 @@ bars (the files in flight and a total) is redrawn together in place.
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 import time
@@ -127,7 +128,16 @@ class Board:
         return self.bars + ([self.footer] if self.footer is not None else [])
 
     def _width(self):
-        return max(shutil.get_terminal_size((80, 24)).columns - 1, 40)
+        # The bars' own terminal (stderr), which may differ from stdout's;
+        # COLUMNS wins, as with shutil.get_terminal_size.
+        try:
+            columns = int(os.environ["COLUMNS"])
+        except (KeyError, ValueError):
+            try:
+                columns = os.get_terminal_size(self.stream.fileno()).columns
+            except (AttributeError, OSError, ValueError):
+                columns = shutil.get_terminal_size((80, 24)).columns
+        return max(columns - 1, 40)
 
     def _erase(self):
         if self.lines_drawn:
