@@ -259,6 +259,8 @@ def test_get_put_cat_piped(srv, home, tmp_path):
 
     cat = rftp("cat", url(srv, "medium.bin"), home=home)
     assert cat.returncode == 0 and sha256(cat.stdout) == sha256(CONTENT["medium.bin"])
+    dash = rftp("get", url(srv, "small.bin"), "-", home=home)
+    assert dash.returncode == 0 and dash.stdout == CONTENT["small.bin"]
 
     # The reader goes away early (rftp cat URL | head -c 10): 141, as SIGPIPE, quietly.
     with subprocess.Popen(
