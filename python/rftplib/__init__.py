@@ -20,6 +20,7 @@ import ftplib as _ftplib  # noqa: F401
 from ._rftplib import (
     B_CRLF,
     CRLF,
+    Entry,
     FTP,
     FTP_PORT,
     FTP_TLS,
@@ -38,7 +39,13 @@ from ._rftplib import (
 )
 from ._cli import test
 from ._helpers import ftpcp, print_line
+from ._rftplib import VerificationError
+from ._transfers import TransferResult
 from . import _signatures
+from . import _listing
+from . import _transfers
+from . import _mirror
+from ._mirror import MirrorResult
 
 __all__ = [
     "FTP",
@@ -63,3 +70,6 @@ else:  # pragma: no cover
     all_errors = (Error, OSError, EOFError)
 
 _signatures.install(_ftplib, FTP, FTP_TLS)
+_listing.install(FTP)
+_transfers.install(FTP)
+_mirror.install(FTP)

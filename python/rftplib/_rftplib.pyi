@@ -17,16 +17,19 @@ from collections.abc import Callable, Iterable, Iterator
 from io import BufferedReader, BufferedRWPair, BufferedWriter, IOBase, TextIOWrapper
 from socket import AddressFamily, SocketIO, SocketKind
 from ssl import SSLContext, SSLSocket
-from typing import Any, Final, Literal, TypeVar, overload
+from typing import Any, ClassVar, Final, Literal, TypeVar, overload
 
 from _typeshed import (
     ReadableBuffer,
     StrPath,
     SupportsRead,
     SupportsReadline,
+    SupportsWrite,
     WriteableBuffer,
 )
 from typing_extensions import Self, TypeAlias, final
+
+from ._transfers import TransferResult
 
 _T = TypeVar("_T")
 
@@ -52,11 +55,25 @@ __all__ = [
     "MAXLINE",
     "MSG_OOB",
     "ControlFile",
+    "Entry",
     "Error",
     "ListeningSocket",
+    "MirrorResult",
     "Socket",
+    "VerificationError",
+    "_Login",
     "__version__",
+    "_choose_hash",
+    "_download",
+    "_mlsd_entry",
+    "_mlst_entry",
+    "_parse_feat",
+    "_parse_hash_reply",
+    "_parse_listing",
+    "_mirror_run",
     "_parse_mlsd_line",
+    "_read_listing",
+    "_upload",
     "error_perm",
     "error_proto",
     "error_reply",
@@ -92,6 +109,14 @@ class error_perm(Error, ftplib.error_perm):
 class error_proto(Error, ftplib.error_proto):
     """A reply whose first character is not 1-5, or a malformed 227/229 reply."""
 
+class VerificationError(Error):
+    """A whole-file transfer (``download``/``upload``) completed, but its size
+    or checksum is not what the server said. Nothing is left at the target
+    (a download's ``.part`` is removed too: its bytes are wrong).
+
+    In ``all_errors``, through ``Error``.
+    """
+
 def parse150(resp: str) -> int | None:
     """Return the transfer size announced by a '150 ... (N bytes)' reply, or None.
 
@@ -125,6 +150,59 @@ def _parse_mlsd_line(line: str) -> tuple[str, dict[str, str]]:
 
     Fact names are lowercased; the name is everything after the first space.
     """
+
+def _parse_feat(reply: str) -> list[tuple[str, str]]:
+    """The features of a FEAT reply, ``[(NAME, parameters), ...]`` in the server's order."""
+
+def _choose_hash(
+    features: list[tuple[str, str]], wanted: str | None = None
+) -> tuple[str, str, str | None] | None:
+    """How to ask for a hash: ``(command, algorithm, opts_hash_argument)``, or None."""
+
+def _parse_hash_reply(reply: str, algorithm_name: str) -> str | None:
+    """The lower-case hex digest in a HASH or X-command reply, or None."""
+
+_Progress: TypeAlias = Callable[[int, int | None], object]
+_Reported: TypeAlias = tuple[int, int, int, int, tuple[str, str] | None, int | None]
+
+def _download(
+    ftp: FTP,
+    remote: str,
+    target: str | None,
+    fileobj: Any,
+    resume: bool,
+    connections: int,
+    verify: bool,
+    progress: _Progress | None,
+    retries: int,
+    rate_limit: float | None,
+    preserve_mtime: bool,
+    blocksize: int,
+    features: list[tuple[str, str]],
+) -> _Reported:
+    """The engine of ``FTP.download``: ``(bytes, size, resumed_from, connections, checksum, mtime)``."""
+
+def _upload(
+    ftp: FTP,
+    remote: str,
+    path: str | None,
+    fileobj: Any,
+    resume: bool,
+    atomic: bool,
+    verify: bool,
+    progress: _Progress | None,
+    retries: int,
+    rate_limit: float | None,
+    preserve_mtime: bool,
+    blocksize: int,
+    features: list[tuple[str, str]],
+) -> _Reported:
+    """The engine of ``FTP.upload``: as ``_download``."""
+
+@final
+class _Login:
+    """The credentials of the last ``login()``, opaque to Python (used to open
+    sibling sessions and to log in again after a reconnect)."""
 
 @final
 class Socket:
@@ -615,6 +693,177 @@ class FTP:
     def close(self) -> None:
         """Close the connection without sending QUIT. Safe to call more than once."""
 
+    # Parsed listings (rftplib/_listing.py), beyond ftplib.
+    def scandir(self, path: str = "", *, mlsd: bool | None = None) -> list[Entry]:
+        """List directory *path* (default: the current one) as :class:`Entry` objects.
+
+        Uses MLSD when the server lists MLST in FEAT, LIST otherwise;
+        ``mlsd=True``/``False`` forces one. The listing is read and parsed in
+        Rust with the GIL released. LIST output in Unix ``ls -l``,
+        Windows/IIS and EPLF styles is understood; any other line becomes an
+        entry of type ``"other"`` with the line in ``raw``. ``.`` and ``..``
+        are left out. Sends TYPE A first, as ``retrlines`` does.
+        """
+
+    def stat(self, path: str, *, mlst: bool | None = None) -> Entry:
+        """Return the :class:`Entry` for *path*.
+
+        From MLST when the server has it (``mlst=False`` skips it), else SIZE
+        and MDTM for a file (after TYPE I), else the listing of the parent
+        directory. A missing path raises ``error_perm`` with the server's
+        reply (550).
+        """
+
+    def walk(
+        self,
+        top: str = "",
+        *,
+        topdown: bool = True,
+        onerror: Callable[[Error], object] | None = None,
+        mlsd: bool | None = None,
+    ) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Walk the tree under *top* like :func:`os.walk`: ``(dirpath, dirnames, filenames)``.
+
+        Symbolic links are listed in *filenames* and never followed. With
+        ``topdown=True``, pruning *dirnames* in place limits the walk. A
+        directory the server refuses to list (a 4xx/5xx reply) is skipped
+        after ``onerror(exc)``; connection failures raise.
+        """
+
+    # -- Additions beyond ftplib (rftplib._transfers) ------------------------
+
+    def feat(self) -> dict[str, str]:
+        """Send FEAT and return the features as ``{NAME: parameters}``.
+
+        Names are upper-cased (``{"SIZE": "", "REST": "STREAM", "HASH":
+        "SHA-256*;MD5"}``). The answer is cached for the control connection:
+        a new ``connect()`` asks again. A server without FEAT raises error_perm.
+        """
+
+    def checksum(self, path: str, algorithm: str | None = None) -> tuple[str, str]:
+        """The server's hash of the remote file *path*: ``(algorithm, hexdigest)``.
+
+        Uses HASH (selecting the algorithm with ``OPTS HASH``) or the older
+        XSHA256/XSHA1/XMD5/XCRC, as FEAT announces them; the strongest offered
+        is used unless *algorithm* ("SHA-256", "SHA-1", "MD5" or "CRC32") is
+        given. Raises error_perm when the server cannot hash with it, and
+        ValueError for an unknown algorithm name.
+        """
+
+    def download(
+        self,
+        remote: str,
+        local: StrPath | SupportsWrite[bytes] | None = None,
+        *,
+        resume: bool = True,
+        connections: int = 1,
+        verify: bool = True,
+        progress: Callable[[int, int | None], object] | bool | None = None,
+        retries: int = 3,
+        rate_limit: float | None = None,
+        preserve_mtime: bool = False,
+        blocksize: int | None = None,
+    ) -> TransferResult:
+        """Download the remote file *remote*, in native code with the GIL released.
+
+        *local* is a path (a directory keeps the remote base name; default: the
+        remote base name in the current directory) or a writable binary file
+        object (then no ``.part``, no resume, one connection). The bytes go to
+        ``<local>.part``, renamed onto *local* only once the transfer completed
+        and was verified: a failed or interrupted download leaves the ``.part``,
+        never a truncated target, and *resume* continues it with REST.
+
+        *verify*: the byte count must match SIZE (or MLST, or the 150 reply), and
+        when FEAT offers HASH (SHA-256/SHA-1/MD5/CRC32) or XSHA256/XSHA1/XMD5/XCRC
+        the server's hash must match the one computed while the bytes stream;
+        a mismatch raises VerificationError and leaves nothing at *local*.
+
+        *connections* > 1 splits the file into ranges fetched over that many
+        sessions (logged in with ``login()``'s credentials, TLS and PROT as this
+        one, same directory) and written in place; fewer are used when the
+        server refuses logins (421/530), one when it lacks SIZE or REST or when
+        ``login()`` was not used. An interrupted ranged download records its
+        holes in ``<local>.part.ranges`` so that the next call resumes them.
+
+        *retries*: transient failures (timeouts, resets, EOF, 4xx) reconnect
+        and continue from the last byte after 1 s, 2 s, 4 s... (capped at 30 s);
+        5xx replies raise at once. *progress* is called as
+        ``progress(bytes_done, bytes_total_or_None)`` in the calling thread at
+        most ~10 times a second and once at the end; an exception it raises
+        stops the transfer (the ``.part`` is kept) and propagates.
+        ``progress=True`` draws a bar on stderr when it is a terminal.
+        *rate_limit* caps bytes per second over all connections.
+        *preserve_mtime* gives *local* the remote modification time (MLST or
+        MDTM). *blocksize* is the largest read (default 1 MiB). Ctrl-C stops
+        within about 100 ms with KeyboardInterrupt, keeping the ``.part``.
+        """
+
+    def upload(
+        self,
+        local: StrPath | SupportsRead[bytes],
+        remote: str | None = None,
+        *,
+        resume: bool = False,
+        atomic: bool = False,
+        verify: bool = True,
+        progress: Callable[[int, int | None], object] | bool | None = None,
+        retries: int = 3,
+        rate_limit: float | None = None,
+        preserve_mtime: bool = False,
+        blocksize: int | None = None,
+    ) -> TransferResult:
+        """Upload *local* (a path, or a readable binary file object) to *remote*
+        (default: the local base name), in native code with the GIL released.
+
+        *resume*: SIZE of the remote file, then REST+STOR from there (APPE where
+        REST before STOR is refused); needs a path. *atomic*: STOR to a hidden
+        temporary name in the same remote directory, then RNFR/RNTO onto
+        *remote*, so that readers never see a partial file. *verify*: SIZE
+        must match, and the server's hash where FEAT offers one (else
+        VerificationError). *preserve_mtime*: MFMT (or SITE UTIME) where the
+        server supports it. *retries* (paths only: continue from what the
+        server kept), *progress*, *rate_limit* and *blocksize* as for
+        ``download``.
+        """
+
+    # -- Additions beyond ftplib (rftplib._mirror) ---------------------------
+
+    def mirror(
+        self,
+        source: StrPath,
+        target: StrPath,
+        *,
+        upload: bool = False,
+        connections: int = 4,
+        delete: bool = False,
+        newer_only: bool = True,
+        include: str | Iterable[str] | None = None,
+        exclude: str | Iterable[str] | None = None,
+        dry_run: bool = False,
+        verify: bool = True,
+        progress: Callable[[str, int, int, int, int], object] | bool | None = None,
+        retries: int = 3,
+        fail_fast: bool = False,
+    ) -> MirrorResult:
+        """Copy the remote directory *source* into the local directory *target*
+        (``upload=True``: the local *source* to the remote *target*), like lftp's
+        ``mirror`` (``mirror -R``), over a pool of up to *connections* sessions.
+
+        Files that already match (same size, and the same time within the
+        listings' precision, or a newer target copy with *newer_only*) are
+        skipped, so a second run transfers nothing. *delete* removes what the
+        source no longer has; *include*/*exclude* are glob patterns on relative
+        paths (``*``, ``?``, ``[...]``, ``**``; a pattern without ``/`` matches
+        the name at any depth); *dry_run* changes nothing. Each file lands
+        atomically via a temporary name, resumes a ``.part`` left by an
+        interrupted run, and is retried *retries* times after transient faults.
+        *progress*: ``True`` for a progress line on a terminal, or
+        ``progress(path, bytes_done, bytes_total, files_done, files_total)``.
+        A file that still fails is listed in ``MirrorResult.failed`` while the
+        rest complete; with *fail_fast* the first failure raises. The pool
+        shrinks when the server refuses extra logins (421/530).
+        """
+
 class FTP_TLS(FTP):
     """An FTP client with explicit TLS (RFC 4217), a drop-in for ``ftplib.FTP_TLS``.
 
@@ -722,3 +971,165 @@ class FTP_TLS(FTP):
 
     def abort(self) -> str:
         """As ``FTP.abort``, but ABOR is sent as ordinary data (TLS has no urgent data)."""
+
+@final
+class Entry:
+    """One directory entry from ``FTP.scandir`` or ``FTP.stat``.
+
+    Immutable; equal when every field is equal, and hashable. ``modified`` is
+    given as an aware datetime (a naive one is taken as UTC) or as Unix
+    seconds.
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        type: Literal["file", "dir", "link", "other"] = "file",
+        *,
+        path: str | None = None,
+        size: int | None = None,
+        modified: Any = None,
+        permissions: str | None = None,
+        owner: str | None = None,
+        group: str | None = None,
+        target: str | None = None,
+        facts: dict[str, str] | None = None,
+        raw: str | None = None,
+    ) -> Self: ...
+    @property
+    def name(self) -> str:
+        """The name within its directory."""
+
+    @property
+    def path(self) -> str:
+        """The listed directory joined with the name (for ``stat``, the path asked for)."""
+
+    @property
+    def type(self) -> Literal["file", "dir", "link", "other"]:
+        """``"file"``, ``"dir"``, ``"link"`` or ``"other"`` (devices, fifos, unknown lines)."""
+
+    @property
+    def size(self) -> int | None:
+        """The size in bytes, or None when the server does not say."""
+
+    @property
+    def modified(self) -> Any:
+        """The modification time as an aware UTC ``datetime``, or None.
+
+        From LIST it is precise to the minute (recent entries) or the day; a
+        year-less date is the most recent such date not in the future (one
+        day of slack for the server's clock). Servers that list local time
+        are read as UTC.
+        """
+
+    @property
+    def permissions(self) -> str | None:
+        """``ls -l`` style mode, type character included (``-rw-r--r--``), or None."""
+
+    @property
+    def owner(self) -> str | None:
+        """The owner as listed (a name or a number), or None."""
+
+    @property
+    def group(self) -> str | None:
+        """The group as listed, or None."""
+
+    @property
+    def target(self) -> str | None:
+        """Where a symbolic link points, when the server says."""
+
+    @property
+    def facts(self) -> dict[str, str]:
+        """The MLSD/MLST facts (names lowercased) as a new dict; empty for LIST."""
+
+    @property
+    def raw(self) -> str | None:
+        """The LIST line the entry came from, or None for MLSD."""
+
+    def _with_path(self, path: str) -> Entry:
+        """The same entry under another path."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def _read_listing(
+    conn: Any, mlsd: bool, dirpath: str, encoding: str, now: int | None = None
+) -> list[Entry]:
+    """Read data connection *conn* to its end, shut its TLS down, and parse the listing."""
+
+def _parse_listing(
+    data: str | ReadableBuffer, mlsd: bool = False, dirpath: str = "", now: int | None = None
+) -> list[Entry]:
+    """Parse a whole LIST (or, with *mlsd*, MLSD) reply."""
+
+def _mlst_entry(line: str, path: str) -> Entry | None:
+    """The entry of one MLST fact line (without its leading space), under *path*."""
+
+def _mlsd_entry(line: str, dirpath: str) -> Entry | None:
+    """The entry of one MLSD line, under *dirpath*; None for ``.``, ``..``, cdir and pdir."""
+
+# -- mirror (rftplib._mirror) --------------------------------------------------
+
+@final
+class MirrorResult:
+    """What ``FTP.mirror()`` did; paths are relative to the two roots."""
+
+    def __new__(
+        cls,
+        transferred: list[str] = ...,
+        skipped: list[str] = ...,
+        deleted: list[str] = ...,
+        failed: list[tuple[str, str]] = ...,
+        bytes: int = 0,
+        seconds: float = 0.0,
+    ) -> Self: ...
+    @property
+    def transferred(self) -> list[str]:
+        """Files copied by this run."""
+
+    @property
+    def skipped(self) -> list[str]:
+        """Files left alone: already matching, or not regular files (links)."""
+
+    @property
+    def deleted(self) -> list[str]:
+        """Target files and directories removed (``delete=True``), in the order removed."""
+
+    @property
+    def failed(self) -> list[tuple[str, str]]:
+        """``(path, reason)`` for each file or directory that failed after its retries."""
+
+    @property
+    def bytes(self) -> int:
+        """Bytes moved by this run (a resumed file counts what was still missing)."""
+
+    @property
+    def seconds(self) -> float:
+        """How long the run took."""
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing failed."""
+
+    def __eq__(self, other: object, /) -> bool: ...
+    __hash__: ClassVar[None]  # type: ignore[assignment]
+
+def _mirror_run(
+    ftp: FTP,
+    source: str,
+    target: str,
+    upload: bool,
+    connections: int,
+    delete: bool,
+    newer_only: bool,
+    include: list[str],
+    exclude: list[str],
+    dry_run: bool,
+    verify: bool,
+    progress: Callable[[str, int, int, int, int], object] | None,
+    retries: int,
+    fail_fast: bool,
+    features: list[str],
+) -> MirrorResult:
+    """The engine of ``FTP.mirror``, run with the GIL released."""

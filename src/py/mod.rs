@@ -1,11 +1,17 @@
 //! The only code that knows about Python: the `rftplib._rftplib` module.
 
 mod args;
+mod credentials;
 mod dispatch;
 mod errors;
+mod feat;
 mod ftp;
 mod ftp_tls;
 mod functions;
+mod jobs;
+mod listing;
+mod mirror;
+mod mirror_result;
 mod socket;
 mod text;
 mod tls_config;
@@ -25,6 +31,10 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("B_CRLF", pyo3::types::PyBytes::new(py, b"\r\n"))?;
     errors::register(m)?;
     functions::register(m)?;
+    listing::register(m)?;
+    feat::register(m)?;
+    jobs::register(m)?;
+    mirror::register(m)?;
     m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;

@@ -1,0 +1,453 @@
+//! Mirror's [`Remote`] and the pool's [`Connector`] over real FTP sessions
+//! (`jobs::session`): sessions logged in like the user's, MLSD where FEAT
+//! lists it (LIST otherwise), and per-file transfers that spend as few round
+//! trips as the listing allows — TYPE I once per session, no SIZE or MDTM
+//! (the listing gave both), absolute paths rather than CWD.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::jobs::cancel::Cancel;
+use crate::jobs::local::{commit, part_path};
+use crate::jobs::pool::Connector;
+use crate::jobs::session::{format_time_val, Session, Spec};
+use crate::jobs::upload::temp_name;
+use crate::jobs::Error;
+use crate::proto::listing::{parse_listing, Entry, EntryKind};
+
+use super::plan::{Kind, Node};
+use super::remote::{DirOp, Fault, JobError, OnBytes, Remote};
+
+/// How much one read or write moves.
+const BLOCK: usize = 256 * 1024;
+
+/// What the server offers, from its FEAT (names in upper case).
+#[derive(Clone, Debug, Default)]
+pub struct Features {
+    pub mlsd: bool,
+    pub mfmt: bool,
+    pub mlst: bool,
+    /// MDTM, which vsftpd (and others without MFMT) also take with a time
+    /// before the path, to set it.
+    pub mdtm: bool,
+}
+
+impl Features {
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Self {
+        let has = |n: &str| names.iter().any(|x| x.as_ref().eq_ignore_ascii_case(n));
+        // MLSD is announced as MLST in FEAT (RFC 3659 §7.8).
+        Features { mlsd: has("MLST") || has("MLSD"), mfmt: has("MFMT"), mlst: has("MLST"), mdtm: has("MDTM") }
+    }
+}
+
+/// Opens sessions like the user's (the same address, credentials, TLS and
+/// PROT, and current directory).
+pub struct FtpConnector {
+    pub spec: Spec,
+    pub cancel: Cancel,
+    pub features: Features,
+    pub verify: bool,
+}
+
+/// One session, as mirror uses it.
+pub struct FtpRemote {
+    session: Session,
+    features: Features,
+    verify: bool,
+    /// `LIST -a` (hidden files too) until the server refuses the option.
+    list_all: bool,
+}
+
+impl FtpRemote {
+    pub fn new(session: Session, features: Features, verify: bool) -> Self {
+        FtpRemote { session, features, verify, list_all: true }
+    }
+}
+
+impl Connector for FtpConnector {
+    type Session = FtpRemote;
+    type Error = Error;
+
+    fn open(&self) -> Result<FtpRemote, Error> {
+        let session = Session::open(&self.spec, &self.cancel)?;
+        Ok(FtpRemote::new(session, self.features.clone(), self.verify))
+    }
+
+    fn is_refusal(&self, e: &Error) -> bool {
+        e.is_refusal()
+    }
+
+    fn check(&self, s: &mut FtpRemote) -> bool {
+        s.session.cmd("NOOP").is_ok_and(|r| r.class() == 2)
+    }
+
+    fn close(&self, s: FtpRemote) {
+        // A session of the job's own is ended with QUIT; the user's own
+        // connection is brought back in step (or closed if it cannot be).
+        s.session.settle();
+    }
+}
+
+/// A job error as mirror classifies it.
+pub fn job_error(e: Error) -> JobError {
+    let fault = match &e {
+        Error::Cancelled => Fault::Stopped,
+        e if e.is_transient() => Fault::Transient,
+        Error::Verify(_) => Fault::Transient,
+        _ => Fault::Permanent,
+    };
+    let errno = match &e {
+        Error::Local(io) => io.raw_os_error(),
+        _ => None,
+    };
+    JobError { fault, message: e.to_string(), errno }
+}
+
+fn local_err(e: std::io::Error) -> JobError {
+    e.into()
+}
+
+/// A path as an argument of LIST: one starting with `-` would be read as
+/// options by servers that take `ls` options (vsftpd).
+fn list_arg(path: &str) -> String {
+    if path.starts_with('-') {
+        format!("./{path}")
+    } else {
+        path.to_owned()
+    }
+}
+
+/// How coarse a LIST line's time is: EPLF and MLSD give seconds, a line
+/// with a time of day gives minutes, a line with a year only days.
+fn list_precision(e: &Entry) -> u32 {
+    let Some(raw) = &e.raw else { return 1 };
+    if raw.starts_with('+') {
+        return 1;
+    }
+    let head = match raw.rfind(e.name.as_str()) {
+        Some(i) if i > 0 => &raw[..i],
+        _ => raw.as_str(),
+    };
+    let b = head.as_bytes();
+    let has_clock =
+        (1..b.len().saturating_sub(1)).any(|i| b[i] == b':' && b[i - 1].is_ascii_digit() && b[i + 1].is_ascii_digit());
+    if has_clock {
+        60
+    } else {
+        86_400
+    }
+}
+
+pub fn node_of(e: &Entry) -> Node {
+    let kind = match e.kind {
+        EntryKind::File => Kind::File,
+        EntryKind::Dir => Kind::Dir,
+        EntryKind::Link => Kind::Link,
+        EntryKind::Other => Kind::Other,
+    };
+    Node { kind, size: e.size, mtime: e.modified, precision: list_precision(e) }
+}
+
+fn now_unix() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+impl FtpRemote {
+    fn read_listing(&mut self, cmd: &str) -> Result<Vec<u8>, Error> {
+        let s = &mut self.session;
+        let (data, _) = s.open_data_pipelined(cmd, None)?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match data.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = s.abandon(data);
+                    return Err(e);
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        s.finish(data)?;
+        Ok(out)
+    }
+
+    fn download_inner(
+        &mut self,
+        remote: &str,
+        local: &Path,
+        expect: &Node,
+        on_bytes: OnBytes<'_>,
+    ) -> Result<u64, JobError> {
+        let part = part_path(local);
+        // Resume a partial copy shorter than the file; start over otherwise.
+        let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
+        let offset = match expect.size {
+            Some(size) if have < size => have,
+            _ => 0,
+        };
+        let mut file =
+            OpenOptions::new().write(true).create(true).truncate(offset == 0).open(&part).map_err(local_err)?;
+        if offset > 0 {
+            file.set_len(offset).map_err(local_err)?;
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_err)?;
+        }
+        let s = &mut self.session;
+        s.binary().map_err(job_error)?;
+        let (data, _) =
+            s.open_data_pipelined(&format!("RETR {remote}"), (offset > 0).then_some(offset)).map_err(job_error)?;
+        let mut got = 0u64;
+        let mut buf = vec![0u8; BLOCK];
+        let stopped = loop {
+            let n = match data.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = file.flush();
+                    if !matches!(e, Error::Cancelled) {
+                        let _ = s.abandon(data);
+                    }
+                    return Err(job_error(e));
+                }
+            };
+            if n == 0 {
+                break false;
+            }
+            if let Err(e) = file.write_all(&buf[..n]) {
+                let _ = s.abandon(data);
+                return Err(local_err(e));
+            }
+            got += n as u64;
+            if !on_bytes(offset + got) {
+                break true;
+            }
+        };
+        if stopped {
+            let _ = s.abandon(data);
+            return Err(JobError::stopped());
+        }
+        s.finish(data).map_err(job_error)?;
+        let len = offset + got;
+        if self.verify {
+            if let Some(size) = expect.size.filter(|&n| n != len) {
+                drop(file);
+                let _ = std::fs::remove_file(&part);
+                return Err(job_error(Error::Verify(format!(
+                    "size mismatch: the listing said {size} bytes, the transfer completed with {len}"
+                ))));
+            }
+        }
+        drop(file);
+        if let Some(t) = expect.mtime {
+            super::local::set_mtime(&part, t).map_err(local_err)?;
+        }
+        commit(&part, local).map_err(job_error)?;
+        Ok(got)
+    }
+
+    fn upload_inner(
+        &mut self,
+        local: &Path,
+        remote: &str,
+        mtime: Option<i64>,
+        on_bytes: OnBytes<'_>,
+    ) -> Result<u64, JobError> {
+        let mut file = File::open(local).map_err(local_err)?;
+        let size = file.metadata().map_err(local_err)?.len();
+        let temp = temp_name(remote);
+        let s = &mut self.session;
+        s.binary().map_err(job_error)?;
+        let (data, _) = s.open_data_pipelined(&format!("STOR {temp}"), None).map_err(job_error)?;
+        let mut sent = 0u64;
+        let mut buf = vec![0u8; BLOCK];
+        loop {
+            let n = match file.read(&mut buf) {
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = s.abandon(data);
+                    return Err(local_err(e));
+                }
+            };
+            if n == 0 {
+                break;
+            }
+            if let Err(e) = data.write_all(&buf[..n]) {
+                if !matches!(e, Error::Cancelled) {
+                    let _ = s.abandon(data);
+                }
+                return Err(job_error(e));
+            }
+            sent += n as u64;
+            if !on_bytes(sent) {
+                let _ = s.abandon(data);
+                return Err(JobError::stopped());
+            }
+        }
+        s.finish(data).map_err(job_error)?;
+        if self.verify && sent != size {
+            return Err(job_error(Error::Verify(format!("{} changed while it was sent", local.display()))));
+        }
+        // The rename (and the time) in one round trip: the commands are
+        // sent together and their replies read in order.
+        let mut batch = vec![format!("RNFR {temp}"), format!("RNTO {remote}")];
+        let set_time = mtime.filter(|_| self.features.mfmt || self.features.mdtm);
+        if let Some(t) = set_time {
+            let verb = if self.features.mfmt { "MFMT" } else { "MDTM" };
+            batch.push(format!("{verb} {} {remote}", format_time_val(t)));
+        }
+        s.send_batch(&batch).map_err(job_error)?;
+        let rnfr = s.reply().map_err(job_error)?;
+        let rnto = s.reply().map_err(job_error)?;
+        if set_time.is_some() {
+            // A server that cannot set the time still has the file.
+            let _ = s.reply().map_err(job_error)?;
+        }
+        if rnfr.class() != 3 {
+            return Err(JobError::from_reply(&rnfr.text));
+        }
+        if rnto.class() != 2 {
+            return Err(JobError::from_reply(&rnto.text));
+        }
+        Ok(sent)
+    }
+}
+
+impl Remote for FtpRemote {
+    fn list(&mut self, dir: &str) -> Result<Vec<(String, Node)>, JobError> {
+        let mlsd = self.features.mlsd;
+        let data = if mlsd {
+            let cmd = if dir.is_empty() { "MLSD".to_owned() } else { format!("MLSD {dir}") };
+            self.read_listing(&cmd).map_err(job_error)?
+        } else {
+            let arg = list_arg(dir);
+            let plain = if arg.is_empty() { "LIST".to_owned() } else { format!("LIST {arg}") };
+            if self.list_all {
+                let all = if arg.is_empty() { "LIST -a".to_owned() } else { format!("LIST -a {arg}") };
+                match self.read_listing(&all) {
+                    Ok(d) => d,
+                    Err(e) if matches!(e.code(), Some(500..=504)) => {
+                        self.list_all = false;
+                        self.read_listing(&plain).map_err(job_error)?
+                    }
+                    Err(e) => return Err(job_error(e)),
+                }
+            } else {
+                self.read_listing(&plain).map_err(job_error)?
+            }
+        };
+        let now = now_unix();
+        Ok(parse_listing(&data, mlsd, now)
+            .into_iter()
+            .filter(|e| !e.name.is_empty() && !e.name.contains('/') && e.name != "." && e.name != "..")
+            .map(|e| {
+                let node = node_of(&e);
+                (e.name, node)
+            })
+            .collect())
+    }
+
+    fn download(&mut self, remote: &str, local: &Path, expect: &Node, on_bytes: OnBytes<'_>) -> Result<u64, JobError> {
+        self.download_inner(remote, local, expect, on_bytes)
+    }
+
+    fn upload(
+        &mut self,
+        local: &Path,
+        remote: &str,
+        mtime: Option<i64>,
+        on_bytes: OnBytes<'_>,
+    ) -> Result<u64, JobError> {
+        self.upload_inner(local, remote, mtime, on_bytes)
+    }
+
+    fn is_dir(&mut self, path: &str) -> Result<bool, JobError> {
+        let s = &mut self.session;
+        if self.features.mlst {
+            let facts = s.mlst(path).map_err(job_error)?;
+            return Ok(facts.is_some_and(|f| f.iter().any(|(k, v)| k == "type" && v.eq_ignore_ascii_case("dir"))));
+        }
+        let here = s.pwd().map_err(job_error)?;
+        let r = s.cmd(&format!("CWD {path}")).map_err(job_error)?;
+        if r.class() != 2 {
+            return Ok(false);
+        }
+        s.expect(&format!("CWD {here}"), 2).map_err(job_error)?;
+        Ok(true)
+    }
+
+    fn batch(&mut self, ops: &[DirOp]) -> Result<Vec<Result<(), JobError>>, JobError> {
+        let lines: Vec<String> = ops
+            .iter()
+            .map(|op| match op {
+                DirOp::Mkdir(p) => format!("MKD {p}"),
+                DirOp::Remove { path, dir: true } => format!("RMD {path}"),
+                DirOp::Remove { path, dir: false } => format!("DELE {path}"),
+            })
+            .collect();
+        let s = &mut self.session;
+        s.send_batch(&lines).map_err(job_error)?;
+        let mut out = Vec::with_capacity(lines.len());
+        for _ in &lines {
+            let r = s.reply().map_err(job_error)?;
+            out.push(if r.class() == 2 { Ok(()) } else { Err(JobError::from_reply(&r.text)) });
+        }
+        Ok(out)
+    }
+
+    fn mkdir(&mut self, dir: &str) -> Result<(), JobError> {
+        let r = self.session.cmd(&format!("MKD {dir}")).map_err(job_error)?;
+        if r.class() == 2 {
+            Ok(())
+        } else {
+            Err(JobError::from_reply(&r.text))
+        }
+    }
+
+    fn remove(&mut self, path: &str, dir: bool) -> Result<(), JobError> {
+        let cmd = if dir { "RMD" } else { "DELE" };
+        let r = self.session.cmd(&format!("{cmd} {path}")).map_err(job_error)?;
+        if r.class() == 2 {
+            Ok(())
+        } else {
+            Err(JobError::from_reply(&r.text))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::listing::parse_list_line;
+
+    #[test]
+    fn precision_of_list_lines() {
+        let now = 1_795_000_000;
+        let recent = parse_list_line("-rw-r--r--    1 0 0 5 Nov 10 12:34 a 10:20 b", now).unwrap();
+        assert_eq!(list_precision(&recent), 60);
+        let old = parse_list_line("-rw-r--r--    1 0 0 5 Nov 10  2019 12:34", now).unwrap();
+        assert_eq!(list_precision(&old), 86_400);
+        let dos = parse_list_line("02-29-24  03:04PM   12 x", now).unwrap();
+        assert_eq!(list_precision(&dos), 60);
+        let mut mlsd = Entry::new("x", EntryKind::File);
+        mlsd.modified = Some(5);
+        assert_eq!(list_precision(&mlsd), 1);
+    }
+
+    #[test]
+    fn list_arguments_never_look_like_options() {
+        assert_eq!(list_arg("-rf"), "./-rf");
+        assert_eq!(list_arg("/srv/-rf"), "/srv/-rf");
+        assert_eq!(list_arg(""), "");
+    }
+
+    #[test]
+    fn features_from_feat() {
+        let f = Features::from_names(&["MLST", "MFMT", "SIZE"]);
+        assert!(f.mlsd && f.mfmt && f.mlst);
+        assert!(!Features::from_names::<&str>(&[]).mlsd);
+    }
+}
