@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::Arc;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 
@@ -15,6 +15,7 @@ use crate::client::connect::Connecting;
 use crate::client::listener::Listener;
 use crate::client::tls::TlsSession;
 use crate::client::wait::Deadline;
+use crate::client::Error as EngineError;
 
 use super::args::{family_of, resolve_timeout, sockaddr_to_py, timeout_to_py, timeout_value};
 use super::errors::{os_error, to_pyerr};
@@ -457,11 +458,20 @@ pub struct ControlFile {
     conn: Arc<Conn>,
     codec: Codec,
     closed: AtomicBool,
+    /// A read timed out. Like `socket.SocketIO`, the file then refuses every
+    /// further read: the reply that arrives late belongs to the command that
+    /// timed out, and must not be taken for the next command's.
+    timed_out: AtomicBool,
 }
 
 impl ControlFile {
     pub fn new(sock: &Socket, codec: Codec) -> Self {
-        ControlFile { conn: sock.conn.clone(), codec, closed: AtomicBool::new(false) }
+        ControlFile {
+            conn: sock.conn.clone(),
+            codec,
+            closed: AtomicBool::new(false),
+            timed_out: AtomicBool::new(false),
+        }
     }
 
     /// One line of at most `limit` characters, newline included.
@@ -469,11 +479,29 @@ impl ControlFile {
         if self.closed.load(Ordering::SeqCst) {
             return Err(PyValueError::new_err("I/O operation on closed file."));
         }
+        if self.timed_out.load(Ordering::SeqCst) {
+            return Err(PyOSError::new_err("cannot read from timed out object"));
+        }
         let deadline = self.conn.deadline();
         let width = self.codec.width();
         let conn = &self.conn;
-        let bytes = block_on(py, || conn.read_line(limit, width, deadline))?;
-        self.codec.decode(py, &bytes)
+        let timed_out = &self.timed_out;
+        let result = block_on(py, || {
+            let r = conn.read_line(limit, width, deadline);
+            if matches!(r, Err(EngineError::Timeout)) {
+                timed_out.store(true, Ordering::SeqCst);
+            }
+            r
+        });
+        match result {
+            Ok(bytes) => self.codec.decode(py, &bytes),
+            Err(e) => {
+                // The part of a line received before the failure is lost, as
+                // in Python's text file, whose failed readline consumed it.
+                self.conn.discard_buffered();
+                Err(e)
+            }
+        }
     }
 }
 
