@@ -8,13 +8,24 @@ same. Each test runs on ftplib (showing the behaviour) and on rftplib
 (holding it to it).
 """
 
+import contextlib
 import io
 import select
 import socket
+import ssl
 import time
 
 import pytest
-from faultserver import Accept, DataClose, DataSend, Sleep
+import trustme
+from faultserver import (
+    IO_TIMEOUT,
+    POLL,
+    Accept,
+    DataClose,
+    DataSend,
+    FaultServer,
+    Sleep,
+)
 from test_faults import PASV, WELCOME, check_raises, session
 
 SHORT = 0.25  # the client's timeout
@@ -212,3 +223,114 @@ def test_storbinary_data_timeout(each_lib):
         e = check_raises(each_lib, "error_temp", ftp.sendcmd, "NOOP")
         assert str(e) == "426 late"
         assert ftp.sendcmd("NOOP") == "200 noop 1"
+
+
+# -- over TLS ----------------------------------------------------------------------
+#
+# Python's ssl module words its timeouts differently from a plain socket's:
+# "The read operation timed out", "The write operation timed out".
+
+
+class StartTls:
+    """Wrap the control connection in TLS (after the 234 reply to AUTH TLS)."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def run(self, srv):
+        srv._conn.settimeout(IO_TIMEOUT)
+        srv._conn = self.context.wrap_socket(srv._conn, server_side=True)
+        srv._conn.settimeout(POLL)
+
+
+class DataTls:
+    """Wrap the data connection accepted last in TLS."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def run(self, srv):
+        srv._data.settimeout(IO_TIMEOUT)
+        srv._data = self.context.wrap_socket(srv._data, server_side=True)
+
+
+@pytest.fixture(scope="module")
+def contexts():
+    """(server, client) SSL contexts with a certificate for 127.0.0.1."""
+    ca = trustme.CA()
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1").configure_cert(server)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ca.configure_trust(client)
+    return server, client
+
+
+def tls_script(server_ctx, *steps):
+    return [
+        WELCOME,
+        ("AUTH TLS", ["234 go ahead", StartTls(server_ctx)]),
+        ("PBSZ 0", ["200 PBSZ=0"]),
+        ("PROT P", ["200 private"]),
+        *steps,
+    ]
+
+
+@contextlib.contextmanager
+def tls_session(each_lib, contexts, *steps):
+    server_ctx, client_ctx = contexts
+    with FaultServer(tls_script(server_ctx, *steps)) as srv:
+        ftps = each_lib.FTP_TLS(context=client_ctx, timeout=SHORT)
+        try:
+            ftps.connect(srv.host, srv.port)
+            ftps.auth()
+            ftps.prot_p()
+            yield ftps, srv
+        finally:
+            ftps.close()
+
+
+def check_tls_timeout(operation, func, *args):
+    with pytest.raises(socket.timeout) as excinfo:
+        func(*args)
+    assert excinfo.type is socket.timeout
+    assert str(excinfo.value) == f"The {operation} operation timed out"
+
+
+def test_tls_control_timeout(each_lib, contexts):
+    steps = [("NOOP", [Sleep(LATE), "200 first"]), ("NOOP", ["200 second"])]
+    with tls_session(each_lib, contexts, *steps) as (ftps, _srv):
+        check_tls_timeout("read", ftps.sendcmd, "NOOP")
+        check_refused(each_lib, ftps.sendcmd, "NOOP")
+
+
+def test_tls_retrbinary_data_timeout(each_lib, contexts):
+    server_ctx = contexts[0]
+    steps = stalled("TYPE I", "RETR f", DataTls(server_ctx), DataSend(b"first"))[1:]
+    with tls_session(each_lib, contexts, *steps) as (ftps, _srv):
+        chunks = []
+        check_tls_timeout("read", ftps.retrbinary, "RETR f", chunks.append)
+        assert chunks == [b"first"]
+        wait_readable(ftps)
+        assert ftps.sendcmd("NOOP") == "226 late"
+
+
+def test_tls_retrlines_data_timeout(each_lib, contexts):
+    server_ctx = contexts[0]
+    steps = stalled("TYPE A", "RETR f", DataTls(server_ctx), DataSend(b"one\r\ntw"))[1:]
+    with tls_session(each_lib, contexts, *steps) as (ftps, _srv):
+        lines = []
+        check_tls_timeout("read", ftps.retrlines, "RETR f", lines.append)
+        assert lines == ["one"]
+        wait_readable(ftps)
+        assert ftps.sendcmd("NOOP") == "226 late"
+
+
+def test_tls_storbinary_data_timeout(each_lib, contexts):
+    server_ctx = contexts[0]
+    steps = stalled("TYPE I", "STOR f", DataTls(server_ctx), final="426 late")[1:]
+    body = io.BytesIO(bytes(64 << 20))
+    with tls_session(each_lib, contexts, *steps) as (ftps, _srv):
+        check_tls_timeout("write", ftps.storbinary, "STOR f", body, 1 << 20)
+        wait_readable(ftps)
+        e = check_raises(each_lib, "error_temp", ftps.sendcmd, "NOOP")
+        assert str(e) == "426 late"

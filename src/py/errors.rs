@@ -152,10 +152,15 @@ fn ssl_error(py: Python<'_>, e: &TlsError) -> PyErr {
     build().unwrap_or_else(|err| err)
 }
 
+/// `socket.timeout(msg)` (`TimeoutError` from Python 3.10).
+pub fn timeout(py: Python<'_>, msg: &str) -> PyErr {
+    PyErr::from_type(classes(py).timeout.bind(py).clone(), (msg.to_owned(),))
+}
+
 /// The one mapping from engine errors to Python exceptions.
 pub fn to_pyerr(py: Python<'_>, e: EngineError) -> PyErr {
     match e {
-        EngineError::Timeout => PyErr::from_type(classes(py).timeout.bind(py).clone(), ("timed out",)),
+        EngineError::Timeout => timeout(py, "timed out"),
         EngineError::Closed => os_error(libc::EBADF),
         EngineError::Io(io) => match io.raw_os_error() {
             Some(errno) => os_error(errno),

@@ -26,7 +26,7 @@ use super::functions::{parse150_impl, parse227_impl, parse229_impl, parse257_imp
 use super::socket::{bytes_of, create_connection, with_bytes, ControlFile, ListeningSocket, Socket};
 use super::text::{encode, Codec};
 use super::transfer::{recv_all_native, retr_lines_loop, RECV_BUFFER};
-use super::wait::block_on;
+use super::wait::{block_on_io, Direction};
 
 static AUDIT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PRINT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -656,7 +656,7 @@ impl Ftp {
                         let deadline = sock.conn.deadline();
                         let width = codec.width();
                         let c = &sock.conn;
-                        let bytes = block_on(py, || c.read_line(limit, width, deadline))?;
+                        let bytes = block_on_io(py, c, Direction::Read, || c.read_line(limit, width, deadline))?;
                         Ok(codec.decode(py, &bytes)?.into_any())
                     };
                     retr_lines_loop(this, &maxline, &callback, read)

@@ -20,7 +20,7 @@ use crate::client::Error as EngineError;
 use super::args::{family_of, resolve_timeout, sockaddr_to_py, timeout_to_py, timeout_value};
 use super::errors::{os_error, to_pyerr};
 use super::text::Codec;
-use super::wait::block_on;
+use super::wait::{block_on, block_on_io, Direction};
 
 /// A connected TCP socket owned by the Rust engine: the control connection
 /// (`FTP.sock`) or a data connection (`transfercmd`). It answers the parts of
@@ -75,7 +75,7 @@ impl Socket {
         while sent < data.len() {
             let conn = &self.conn;
             let rest = &data[sent..];
-            sent += block_on(py, || conn.send(rest, deadline))?;
+            sent += block_on_io(py, conn, Direction::Write, || conn.send(rest, deadline))?;
         }
         Ok(())
     }
@@ -84,7 +84,7 @@ impl Socket {
     pub fn recv_some(&self, py: Python<'_>, buf: &mut [u8]) -> PyResult<usize> {
         let deadline = self.conn.deadline();
         let conn = &self.conn;
-        block_on(py, || conn.recv(buf, deadline))
+        block_on_io(py, conn, Direction::Read, || conn.recv(buf, deadline))
     }
 
     fn real_close(&self) {
@@ -162,7 +162,7 @@ impl Socket {
             }
             let deadline = self.conn.deadline();
             let conn = &self.conn;
-            block_on(py, || conn.send(bytes, deadline))
+            block_on_io(py, conn, Direction::Write, || conn.send(bytes, deadline))
         })
     }
 
@@ -319,7 +319,8 @@ impl Socket {
         }
         let deadline = this.conn.deadline();
         let conn = &this.conn;
-        block_on(py, || conn.tls_shutdown(deadline))?;
+        // Waiting for the peer's close_notify: a read, as for Python's unwrap().
+        block_on_io(py, conn, Direction::Read, || conn.tls_shutdown(deadline))?;
         Ok(slf.clone().unbind())
     }
 
@@ -486,7 +487,7 @@ impl ControlFile {
         let width = self.codec.width();
         let conn = &self.conn;
         let timed_out = &self.timed_out;
-        let result = block_on(py, || {
+        let result = block_on_io(py, conn, Direction::Read, || {
             let r = conn.read_line(limit, width, deadline);
             if matches!(r, Err(EngineError::Timeout)) {
                 timed_out.store(true, Ordering::SeqCst);
