@@ -183,3 +183,12 @@ def test_bare_cr_then_reset(each_lib):
             assert ftp.sendcmd("NOOP") == "200 ok"
             check_raises(each_lib, "ConnectionResetError", ftp.sendcmd, "NOOP")
         check_raises(each_lib, "BrokenPipeError", ftp.sendcmd, "NOOP")
+
+
+def test_reset_in_the_middle_of_a_line_loses_the_part_received(each_lib):
+    # Python's text file consumed "200 part" into the readline that failed;
+    # the next read finds the end of the stream, not the partial line.
+    script = [WELCOME, ("NOOP", [b"200 part", Sleep(0.2), Reset()])]
+    with session(each_lib, script) as (ftp, _srv):
+        check_raises(each_lib, "ConnectionResetError", ftp.sendcmd, "NOOP")
+        check_raises(each_lib, "EOFError", ftp.getline)
