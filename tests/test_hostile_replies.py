@@ -155,6 +155,43 @@ def test_undecodable_reply_line_in_one_chunk(each_lib):
             assert ftp.sendcmd("NOOP") == "200 noop 1"
 
 
+def test_undecodable_listing_line(each_lib):
+    # retrlines: the lines before the bad one reach the callback in rftplib
+    # only; the control connection ends in the same state.
+    script = [
+        WELCOME,
+        ("TYPE A", ["200 ascii"]),
+        PASV,
+        (
+            "LIST",
+            [
+                "150 here",
+                Accept(),
+                DataSend(b"one\r\ntw\xffo\r\nthree\r\n"),
+                DataClose(),
+                "226 done",
+            ],
+        ),
+        ("NOOP", ["200 noop 1"]),
+        ("NOOP", ["200 noop 2"]),
+    ]
+    with session(each_lib, script) as (ftp, _srv):
+        lines = []
+        e = check_raises(
+            each_lib, "UnicodeDecodeError", ftp.retrlines, "LIST", lines.append
+        )
+        assert e.reason == "invalid start byte"
+        if each_lib.__name__ == "ftplib":
+            assert lines == []
+            assert (e.object, e.start) == (b"one\r\ntw\xffo\r\nthree\r\n", 7)
+        else:
+            assert lines == ["one"]
+            assert (e.object, e.start) == (b"tw\xffo\n", 2)
+        # The transfer's final reply is left for the next command, in both.
+        assert ftp.sendcmd("NOOP") == "226 done"
+        assert ftp.sendcmd("NOOP") == "200 noop 1"
+
+
 def test_undecodable_single_line_reply_ends_alike(each_lib):
     # The common case, a reply that is one bad line, ends the same way.
     script = [WELCOME, ("PWD", [b'257 "/caf\xe9"\r\n']), ("NOOP", ["200 noop"])]
