@@ -35,12 +35,11 @@ where
 /// [`block_on`] for a read or a write on `conn`. A timeout on a TLS
 /// connection raises what Python's `ssl` module raises there ("The read
 /// operation timed out"), a plain socket's timeout says "timed out".
-pub fn block_on_io<T, F>(py: Python<'_>, conn: &Conn, direction: Direction, step: F) -> PyResult<T>
+pub fn block_on_io<T, F>(py: Python<'_>, conn: &Conn, direction: Direction, mut step: F) -> PyResult<T>
 where
     T: Send,
     F: FnMut() -> Result<Poll<T>> + Send,
 {
-    let mut step = step;
     let mut timed_out = false;
     let result = block_on(py, || {
         let r = step();
