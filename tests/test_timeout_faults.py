@@ -225,6 +225,23 @@ def test_storbinary_data_timeout(each_lib):
         assert ftp.sendcmd("NOOP") == "200 noop 1"
 
 
+def test_active_mode_accept_timeout(each_lib):
+    # The server answers PORT and 150 but never connects.
+    script = [
+        WELCOME,
+        ("TYPE I", ["200 binary"]),
+        ("PORT", ["200 port ok"]),
+        ("RETR f", ["150 here", Sleep(LATE), "425 no connection"]),
+        ("NOOP", ["200 noop 1"]),
+    ]
+    with session(each_lib, script, timeout=SHORT) as (ftp, _srv):
+        ftp.set_pasv(False)
+        check_timeout(ftp.retrbinary, "RETR f", print)
+        wait_readable(ftp)
+        e = check_raises(each_lib, "error_temp", ftp.sendcmd, "NOOP")
+        assert str(e) == "425 no connection"
+
+
 # -- over TLS ----------------------------------------------------------------------
 #
 # Python's ssl module words its timeouts differently from a plain socket's:
