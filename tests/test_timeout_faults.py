@@ -9,7 +9,9 @@ same. Each test runs on ftplib (showing the behaviour) and on rftplib
 """
 
 import contextlib
+import errno
 import io
+import re
 import select
 import socket
 import ssl
@@ -348,6 +350,45 @@ def test_tls_storbinary_data_timeout(each_lib, contexts):
     body = io.BytesIO(bytes(64 << 20))
     with tls_session(each_lib, contexts, *steps) as (ftps, _srv):
         check_tls_timeout("write", ftps.storbinary, "STOR f", body, 1 << 20)
+        wait_readable(ftps)
+        e = check_raises(each_lib, "error_temp", ftps.sendcmd, "NOOP")
+        assert str(e) == "426 late"
+
+
+def test_tls_control_handshake_timeout(each_lib, contexts):
+    # The server never answers the ClientHello. Python's message names a line
+    # of its _ssl.c, different in each version.
+    script = [WELCOME, ("AUTH TLS", ["234 go ahead", Sleep(LATE)])]
+    with FaultServer(script) as srv:
+        ftps = each_lib.FTP_TLS(context=contexts[1], timeout=SHORT)
+        try:
+            ftps.connect(srv.host, srv.port)
+            with pytest.raises(socket.timeout) as excinfo:
+                ftps.auth()
+            assert excinfo.type is socket.timeout
+            assert re.fullmatch(
+                r"_ssl\.c:\d+: The handshake operation timed out", str(excinfo.value)
+            )
+            # The socket went to the failed TLS wrapper: nothing more is sent.
+            e = check_raises(each_lib, "OSError", ftps.voidcmd, "NOOP")
+            assert e.errno == errno.EBADF
+        finally:
+            ftps.close()
+
+
+def test_tls_data_handshake_timeout(each_lib, contexts):
+    steps = [
+        ("TYPE I", ["200 binary"]),
+        PASV,
+        ("RETR f", ["150 here", Accept(), Sleep(LATE), DataClose(), "426 late"]),
+        ("NOOP", ["200 noop 1"]),
+    ]
+    with tls_session(each_lib, contexts, *steps) as (ftps, _srv):
+        with pytest.raises(socket.timeout) as excinfo:
+            ftps.retrbinary("RETR f", print)
+        assert re.fullmatch(
+            r"_ssl\.c:\d+: The handshake operation timed out", str(excinfo.value)
+        )
         wait_readable(ftps)
         e = check_raises(each_lib, "error_temp", ftps.sendcmd, "NOOP")
         assert str(e) == "426 late"

@@ -55,7 +55,7 @@ impl Socket {
         self.conn.start_tls(session, resume).map_err(|e| to_pyerr(py, e))?;
         let deadline = self.conn.deadline();
         let conn = &self.conn;
-        match block_on(py, || conn.handshake(deadline)) {
+        match block_on_io(py, conn, Direction::Handshake, || conn.handshake(deadline)) {
             Ok(()) => {
                 self.was_tls.store(true, Ordering::SeqCst);
                 Ok(())

@@ -7,13 +7,15 @@ use crate::client::conn::Conn;
 use crate::client::error::{Error, Result};
 use crate::client::wait::Poll;
 
-use super::errors::{timeout, to_pyerr};
+use super::errors::{handshake_timeout, timeout, to_pyerr};
 
 /// Which way data moves in [`block_on_io`].
 #[derive(Clone, Copy)]
 pub enum Direction {
     Read,
     Write,
+    /// The TLS handshake.
+    Handshake,
 }
 
 /// Repeats `step` with the GIL released until it is ready, raising
@@ -47,13 +49,11 @@ where
         r
     });
     if timed_out && conn.is_tls() {
-        return Err(timeout(
-            py,
-            match direction {
-                Direction::Read => "The read operation timed out",
-                Direction::Write => "The write operation timed out",
-            },
-        ));
+        return Err(match direction {
+            Direction::Read => timeout(py, "The read operation timed out"),
+            Direction::Write => timeout(py, "The write operation timed out"),
+            Direction::Handshake => handshake_timeout(py),
+        });
     }
     result
 }
