@@ -113,6 +113,16 @@ impl Conn {
         })
     }
 
+    /// Drops the bytes buffered for [`read_line`](Self::read_line) that do
+    /// not yet form a line. Python's text file loses them when a `readline`
+    /// fails (timeout, reset, signal): they were consumed from the socket
+    /// into the failed call.
+    pub fn discard_buffered(&self) {
+        if let Some(io) = self.io.lock().unwrap().as_mut() {
+            io.rbuf = LineBuffer::new();
+        }
+    }
+
     /// Like `socket.recv`: up to `buf.len()` bytes, 0 at EOF.
     pub fn recv(&self, buf: &mut [u8], deadline: Deadline) -> Result<Poll<usize>> {
         if buf.is_empty() {

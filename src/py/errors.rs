@@ -178,10 +178,51 @@ fn ssl_error(py: Python<'_>, e: &TlsError) -> PyErr {
     build().unwrap_or_else(|err| err)
 }
 
+/// `socket.timeout(msg)` (`TimeoutError` from Python 3.10).
+pub fn timeout(py: Python<'_>, msg: &str) -> PyErr {
+    PyErr::from_type(classes(py).timeout.bind(py).clone(), (msg.to_owned(),))
+}
+
+static HANDSHAKE_TIMEOUT: PyOnceLock<String> = PyOnceLock::new();
+
+/// What Python's `ssl` module raises when a handshake times out. Its message
+/// names a line of CPython's `_ssl.c` ("_ssl.c:1003: The handshake operation
+/// timed out"), which differs between Python versions, so it is read once
+/// from the running Python: by timing out a handshake on a socket pair whose
+/// other end never answers.
+pub fn handshake_timeout(py: Python<'_>) -> PyErr {
+    let probe = || -> PyResult<String> {
+        let socket = py.import("socket")?;
+        let ssl = py.import("ssl")?;
+        let pair = socket.call_method0("socketpair")?;
+        let (a, b) = (pair.get_item(0)?, pair.get_item(1)?);
+        let result = (|| -> PyResult<String> {
+            let ctx = ssl.getattr("SSLContext")?.call1((ssl.getattr("PROTOCOL_TLS_CLIENT")?,))?;
+            ctx.setattr("check_hostname", false)?;
+            ctx.setattr("verify_mode", ssl.getattr("CERT_NONE")?)?;
+            a.call_method1("settimeout", (1e-9,))?;
+            match ctx.call_method1("wrap_socket", (&a,)) {
+                Err(e) if e.is_instance(py, classes(py).timeout.bind(py)) => Ok(e.value(py).str()?.extract()?),
+                Err(e) => Err(e),
+                Ok(wrapped) => {
+                    wrapped.call_method0("close")?;
+                    Err(PyOSError::new_err("the handshake did not time out"))
+                }
+            }
+        })();
+        a.call_method0("close")?;
+        b.call_method0("close")?;
+        result
+    };
+    let msg = HANDSHAKE_TIMEOUT
+        .get_or_init(py, || probe().unwrap_or_else(|_| "The handshake operation timed out".to_owned()));
+    timeout(py, msg)
+}
+
 /// The one mapping from engine errors to Python exceptions.
 pub fn to_pyerr(py: Python<'_>, e: EngineError) -> PyErr {
     match e {
-        EngineError::Timeout => PyErr::from_type(classes(py).timeout.bind(py).clone(), ("timed out",)),
+        EngineError::Timeout => timeout(py, "timed out"),
         EngineError::Closed => os_error(libc::EBADF),
         EngineError::Io(io) => match io.raw_os_error() {
             Some(errno) => os_error(errno),

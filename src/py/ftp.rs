@@ -26,7 +26,7 @@ use super::functions::{parse150_impl, parse227_impl, parse229_impl, parse257_imp
 use super::socket::{bytes_of, create_connection, with_bytes, ControlFile, ListeningSocket, Socket};
 use super::text::{encode, Codec};
 use super::transfer::{recv_all_native, retr_lines_loop, RECV_BUFFER};
-use super::wait::block_on;
+use super::wait::{block_on_io, Direction};
 
 static AUDIT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 static PRINT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -49,6 +49,14 @@ fn af_inet(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
 
 fn af_inet6(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     py.import("socket")?.getattr("AF_INET6")
+}
+
+/// `prefix + arg`, computed by Python as ftplib computes its command lines,
+/// so that any object ftplib accepts is accepted (and anything else fails
+/// with the same `TypeError`), and so that text the encoding cannot encode
+/// is only found when `putline` encodes the whole line.
+fn cmd_line<'py>(py: Python<'py>, prefix: &str, arg: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    PyString::new(py, prefix).add(arg)
 }
 
 /// `s[0]` of a reply, `""` when empty.
@@ -235,8 +243,11 @@ impl Ftp {
     /// Internal: "sanitize" a string for printing (masks a password).
     fn sanitize<'py>(&self, s: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyString>> {
         if let Ok(text) = s.cast::<PyString>() {
-            let masked = command::mask_password(&text.to_cow()?);
-            return PyString::new(s.py(), &masked).repr();
+            match text.to_cow() {
+                Ok(t) => return PyString::new(s.py(), &command::mask_password(&t)).repr(),
+                // Lone surrogates: not UTF-8, so masked with Python's operations.
+                Err(_) => return sanitize_py(text),
+            }
         }
         s.repr()
     }
@@ -251,9 +262,19 @@ impl Ftp {
                 line.get_type().name().map(|n| n.to_string()).unwrap_or_default()
             ))
         })?;
-        command::check_line(&text.to_cow()?).map_err(PyValueError::new_err)?;
+        match text.to_cow() {
+            Ok(t) => command::check_line(&t).map_err(PyValueError::new_err)?,
+            // Lone surrogates (not UTF-8): ftplib still checks, then fails to encode.
+            Err(_) => {
+                if text.contains("\r")? || text.contains("\n")? {
+                    return Err(PyValueError::new_err(command::ILLEGAL_NEWLINE));
+                }
+            }
+        }
         audit(py, ("ftplib.sendcmd", this, line))?;
-        let full = PyString::new(py, &format!("{}\r\n", text.to_cow()?));
+        // The whole line is encoded, as in ftplib: an error names the
+        // connection's codec and counts from the start of the line.
+        let full = text.add("\r\n")?;
         if debugging(this)?.gt(1)? {
             print(py, ("*put*", this.call_method1(intern!(py, "sanitize"), (&full,))?))?;
         }
@@ -297,13 +318,15 @@ impl Ftp {
             return Err(errors::eof());
         }
         if let Ok(s) = line.cast::<PyString>() {
-            let text = s.to_cow()?;
-            let stripped = reply::strip_eol(&text);
-            if stripped.len() != text.len() {
-                return Ok(PyString::new(py, stripped).into_any());
+            if let Ok(text) = s.to_cow() {
+                let stripped = reply::strip_eol(&text);
+                if stripped.len() != text.len() {
+                    return Ok(PyString::new(py, stripped).into_any());
+                }
+                return Ok(line);
             }
         }
-        Ok(line)
+        strip_eol_py(&line)
     }
 
     /// Internal: get a response from the server, which may possibly
@@ -464,7 +487,7 @@ impl Ftp {
         let this = slf.as_any();
         let send_transfer = || -> PyResult<String> {
             if let Some(rest) = &rest {
-                hot::sendcmd(this, format!("REST {}", rest.str()?))?;
+                hot::sendcmd(this, PyString::new(py, "REST %s").rem(rest)?)?;
             }
             let mut resp: String = hot::sendcmd(this, cmd)?.extract()?;
             // Some servers send a 200 reply to LIST or STOR before the 150:
@@ -531,30 +554,35 @@ impl Ftp {
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
-        let or_empty = |o: Option<Bound<'py, PyAny>>, default: &str| -> PyResult<String> {
+        let or_default = |o: Option<Bound<'py, PyAny>>, default: &str| -> PyResult<Bound<'py, PyAny>> {
             match o {
-                Some(v) if v.is_truthy()? => v.extract(),
-                _ => Ok(default.to_owned()),
+                Some(v) if v.is_truthy()? => Ok(v),
+                _ => Ok(PyString::new(py, default).into_any()),
             }
         };
-        let user = or_empty(user, "anonymous")?;
-        let mut passwd = or_empty(passwd, "")?;
-        let acct = or_empty(acct, "")?;
-        if user == "anonymous" && (passwd.is_empty() || passwd == "-") {
+        let user = or_default(user, "anonymous")?;
+        let mut passwd = or_default(passwd, "")?;
+        let acct = or_default(acct, "")?;
+        if user.eq("anonymous")? && pyo3::types::PySet::new(py, ["", "-"])?.contains(&passwd)? {
             // Stay anonymous: no user, host or country in the password.
-            passwd.push_str("anonymous@");
+            passwd = passwd.add("anonymous@")?;
         }
-        let mut resp: String = hot::sendcmd(this, format!("USER {user}"))?.extract()?;
+        let mut resp: String = hot::sendcmd(this, cmd_line(py, "USER ", &user)?)?.extract()?;
         if first_char(&resp) == "3" {
-            resp = hot::sendcmd(this, format!("PASS {passwd}"))?.extract()?;
+            resp = hot::sendcmd(this, cmd_line(py, "PASS ", &passwd)?)?.extract()?;
         }
         if first_char(&resp) == "3" {
-            resp = hot::sendcmd(this, format!("ACCT {acct}"))?.extract()?;
+            resp = hot::sendcmd(this, cmd_line(py, "ACCT ", &acct)?)?.extract()?;
         }
         let resp = PyString::new(py, &resp).into_any();
         expect_2xx(&resp)?;
         // Kept for the sibling sessions of whole-file transfers (see jobs).
-        super::credentials::remember(this, user, passwd, acct)?;
+        // Credentials that are not plain text (lone surrogates) are not kept:
+        // sibling sessions then cannot log in, and the jobs say so.
+        if let (Ok(u), Ok(p), Ok(a)) = (user.extract::<String>(), passwd.extract::<String>(), acct.extract::<String>())
+        {
+            super::credentials::remember(this, u, p, a)?;
+        }
         Ok(resp)
     }
 
@@ -635,7 +663,7 @@ impl Ftp {
                         let deadline = sock.conn.deadline();
                         let width = codec.width();
                         let c = &sock.conn;
-                        let bytes = block_on(py, || c.read_line(limit, width, deadline))?;
+                        let bytes = block_on_io(py, c, Direction::Read, || c.read_line(limit, width, deadline))?;
                         Ok(codec.decode(py, &bytes)?.into_any())
                     };
                     retr_lines_loop(this, &maxline, &callback, read)
@@ -791,18 +819,17 @@ impl Ftp {
     }
 
     /// Send new account name.
-    fn acct<'py>(slf: &Bound<'py, Self>, password: &str) -> PyResult<Bound<'py, PyAny>> {
-        hot::voidcmd(slf.as_any(), format!("ACCT {password}"))
+    fn acct<'py>(slf: &Bound<'py, Self>, password: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        hot::voidcmd(slf.as_any(), cmd_line(slf.py(), "ACCT ", password)?)
     }
 
     /// Return a list of files in a given directory (default the current).
     #[pyo3(signature = (*args))]
     fn nlst<'py>(slf: &Bound<'py, Self>, args: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyList>> {
         let py = slf.py();
-        let mut cmd = String::from("NLST");
+        let mut cmd = PyString::new(py, "NLST").into_any();
         for arg in args.iter() {
-            cmd.push(' ');
-            cmd.push_str(&arg.extract::<String>()?);
+            cmd = cmd.add(cmd_line(py, " ", &arg)?)?;
         }
         let files = PyList::empty(py);
         slf.as_any().call_method1(intern!(py, "retrlines"), (cmd, files.getattr("append")?))?;
@@ -817,7 +844,7 @@ impl Ftp {
     #[pyo3(signature = (*args))]
     fn dir(slf: &Bound<'_, Self>, args: &Bound<'_, PyTuple>) -> PyResult<()> {
         let py = slf.py();
-        let mut cmd = String::from("LIST");
+        let mut cmd = PyString::new(py, "LIST").into_any();
         let mut items: Vec<Bound<'_, PyAny>> = args.iter().collect();
         let mut func = py.None().into_bound(py);
         if let Some(last) = items.last() {
@@ -827,8 +854,7 @@ impl Ftp {
         }
         for arg in items {
             if arg.is_truthy()? {
-                cmd.push(' ');
-                cmd.push_str(&arg.extract::<String>()?);
+                cmd = cmd.add(cmd_line(py, " ", &arg)?)?;
             }
         }
         slf.as_any().call_method1(intern!(py, "retrlines"), (cmd, func))?;
@@ -858,20 +884,24 @@ impl Ftp {
     }
 
     /// Rename a file.
-    fn rename<'py>(slf: &Bound<'py, Self>, fromname: &str, toname: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn rename<'py>(
+        slf: &Bound<'py, Self>,
+        fromname: &Bound<'py, PyAny>,
+        toname: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
-        let resp = hot::sendcmd(this, format!("RNFR {fromname}"))?;
+        let resp = hot::sendcmd(this, cmd_line(py, "RNFR ", fromname)?)?;
         if first_char(&resp.extract::<String>()?) != "3" {
             return Err(error_reply(py, &resp));
         }
-        hot::voidcmd(this, format!("RNTO {toname}"))
+        hot::voidcmd(this, cmd_line(py, "RNTO ", toname)?)
     }
 
     /// Delete a file.
-    fn delete<'py>(slf: &Bound<'py, Self>, filename: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn delete<'py>(slf: &Bound<'py, Self>, filename: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let resp = hot::sendcmd(slf.as_any(), format!("DELE {filename}"))?;
+        let resp = hot::sendcmd(slf.as_any(), cmd_line(py, "DELE ", filename)?)?;
         if matches!(head(&resp.extract::<String>()?, 3), "250" | "200") {
             Ok(resp)
         } else {
@@ -880,11 +910,11 @@ impl Ftp {
     }
 
     /// Change to a directory.
-    fn cwd<'py>(slf: &Bound<'py, Self>, dirname: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn cwd<'py>(slf: &Bound<'py, Self>, dirname: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.as_any();
-        let mut dirname = dirname;
-        if dirname == ".." {
+        let mut dirname = dirname.clone();
+        if dirname.eq("..")? {
             match hot::voidcmd(this, "CDUP") {
                 Ok(resp) => return Ok(resp),
                 Err(e) => {
@@ -898,17 +928,17 @@ impl Ftp {
                     }
                 }
             }
-        } else if dirname.is_empty() {
+        } else if dirname.eq("")? {
             // Does nothing, but could return an error.
-            dirname = ".";
+            dirname = PyString::new(py, ".").into_any();
         }
-        hot::voidcmd(this, format!("CWD {dirname}"))
+        hot::voidcmd(this, cmd_line(py, "CWD ", &dirname)?)
     }
 
     /// Retrieve the size of a file.
-    fn size<'py>(slf: &Bound<'py, Self>, filename: &str) -> PyResult<Bound<'py, PyAny>> {
+    fn size<'py>(slf: &Bound<'py, Self>, filename: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
-        let resp: String = hot::sendcmd(slf.as_any(), format!("SIZE {filename}"))?.extract()?;
+        let resp: String = hot::sendcmd(slf.as_any(), cmd_line(py, "SIZE ", filename)?)?.extract()?;
         if head(&resp, 3) == "213" {
             let digits: String = resp.chars().skip(3).collect();
             let s = PyString::new(py, &digits).call_method0("strip")?;
@@ -918,14 +948,14 @@ impl Ftp {
     }
 
     /// Make a directory, return its full pathname.
-    fn mkd<'py>(slf: &Bound<'py, Self>, dirname: &str) -> PyResult<Bound<'py, PyAny>> {
-        let resp = hot::voidcmd(slf.as_any(), format!("MKD {dirname}"))?;
+    fn mkd<'py>(slf: &Bound<'py, Self>, dirname: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let resp = hot::voidcmd(slf.as_any(), cmd_line(slf.py(), "MKD ", dirname)?)?;
         dirname_of(&resp)
     }
 
     /// Remove a directory.
-    fn rmd<'py>(slf: &Bound<'py, Self>, dirname: &str) -> PyResult<Bound<'py, PyAny>> {
-        hot::voidcmd(slf.as_any(), format!("RMD {dirname}"))
+    fn rmd<'py>(slf: &Bound<'py, Self>, dirname: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        hot::voidcmd(slf.as_any(), cmd_line(slf.py(), "RMD ", dirname)?)
     }
 
     /// Return current working directory.
@@ -1077,6 +1107,35 @@ fn dirname_of<'py>(resp: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         return Ok(PyString::new(resp.py(), "").into_any());
     }
     parse257_impl(resp)
+}
+
+/// ftplib's `sanitize` in Python's own operations, for text that is not
+/// UTF-8 (lone surrogates).
+fn sanitize_py<'py>(s: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyString>> {
+    let py = s.py();
+    let mut s = s.clone().into_any();
+    let prefix = s.get_item(pyo3::types::PySlice::new(py, 0, 5, 1))?;
+    if prefix.eq("pass ")? || prefix.eq("PASS ")? {
+        let i = s.call_method1("rstrip", ("\r\n",))?.len()? as isize;
+        let stars = PyString::new(py, &"*".repeat((i - 5).max(0) as usize));
+        let tail = s.get_item(pyo3::types::PySlice::new(py, i, isize::MAX, 1))?;
+        s = prefix.add(stars)?.add(tail)?;
+    }
+    s.repr()
+}
+
+/// ftplib's `getline` stripping, in Python's own operations: a trailing
+/// CRLF, or else one trailing CR or LF.
+fn strip_eol_py<'py>(line: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = line.py();
+    let slice = |a: isize, b: isize| line.get_item(pyo3::types::PySlice::new(py, a, b, 1));
+    if slice(-2, isize::MAX)?.eq("\r\n")? {
+        return slice(0, -2);
+    }
+    if PyString::new(py, "\r\n").contains(slice(-1, isize::MAX)?)? {
+        return slice(0, -1);
+    }
+    Ok(line.clone())
 }
 
 /// Makes `FTP.debug` the same object as `FTP.set_debuglevel`, as in ftplib.

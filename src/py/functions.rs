@@ -80,11 +80,19 @@ fn parse257<'py>(resp: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
 }
 
 /// One MLSD line as `(name, facts)`, split exactly as ftplib's `mlsd` does.
+/// Fact names are lowercased with the running Python's `str.lower`, as in
+/// ftplib: Rust's Unicode tables are newer than some Pythons' (U+A7CB has a
+/// lowercase form from Unicode 16 on), so only ASCII is lowered in Rust.
 #[pyfunction]
 fn _parse_mlsd_line<'py>(py: Python<'py>, line: &str) -> PyResult<Bound<'py, PyTuple>> {
-    let (name, facts) = listing::parse_mlsd_line(line);
+    let (name, facts) = listing::split_mlsd_line(line);
     let entry = PyDict::new(py);
     for (key, value) in facts {
+        let key = if key.is_ascii() {
+            PyString::new(py, &key.to_ascii_lowercase()).into_any()
+        } else {
+            PyString::new(py, key).call_method0(pyo3::intern!(py, "lower"))?
+        };
         entry.set_item(key, value)?;
     }
     PyTuple::new(py, [PyString::new(py, name).into_any(), entry.into_any()])

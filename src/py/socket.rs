@@ -6,7 +6,7 @@ use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::sync::Arc;
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyString, PyTuple};
 
@@ -15,11 +15,12 @@ use crate::client::connect::Connecting;
 use crate::client::listener::Listener;
 use crate::client::tls::TlsSession;
 use crate::client::wait::Deadline;
+use crate::client::Error as EngineError;
 
 use super::args::{family_of, resolve_timeout, sockaddr_to_py, timeout_to_py, timeout_value};
 use super::errors::{os_error, to_pyerr};
 use super::text::Codec;
-use super::wait::block_on;
+use super::wait::{block_on, block_on_io, Direction};
 
 /// A connected TCP socket owned by the Rust engine: the control connection
 /// (`FTP.sock`) or a data connection (`transfercmd`). It answers the parts of
@@ -54,7 +55,7 @@ impl Socket {
         self.conn.start_tls(session, resume).map_err(|e| to_pyerr(py, e))?;
         let deadline = self.conn.deadline();
         let conn = &self.conn;
-        match block_on(py, || conn.handshake(deadline)) {
+        match block_on_io(py, conn, Direction::Handshake, || conn.handshake(deadline)) {
             Ok(()) => {
                 self.was_tls.store(true, Ordering::SeqCst);
                 Ok(())
@@ -74,7 +75,7 @@ impl Socket {
         while sent < data.len() {
             let conn = &self.conn;
             let rest = &data[sent..];
-            sent += block_on(py, || conn.send(rest, deadline))?;
+            sent += block_on_io(py, conn, Direction::Write, || conn.send(rest, deadline))?;
         }
         Ok(())
     }
@@ -83,7 +84,7 @@ impl Socket {
     pub fn recv_some(&self, py: Python<'_>, buf: &mut [u8]) -> PyResult<usize> {
         let deadline = self.conn.deadline();
         let conn = &self.conn;
-        block_on(py, || conn.recv(buf, deadline))
+        block_on_io(py, conn, Direction::Read, || conn.recv(buf, deadline))
     }
 
     fn real_close(&self) {
@@ -161,7 +162,7 @@ impl Socket {
             }
             let deadline = self.conn.deadline();
             let conn = &self.conn;
-            block_on(py, || conn.send(bytes, deadline))
+            block_on_io(py, conn, Direction::Write, || conn.send(bytes, deadline))
         })
     }
 
@@ -318,7 +319,8 @@ impl Socket {
         }
         let deadline = this.conn.deadline();
         let conn = &this.conn;
-        block_on(py, || conn.tls_shutdown(deadline))?;
+        // Waiting for the peer's close_notify: a read, as for Python's unwrap().
+        block_on_io(py, conn, Direction::Read, || conn.tls_shutdown(deadline))?;
         Ok(slf.clone().unbind())
     }
 
@@ -457,11 +459,20 @@ pub struct ControlFile {
     conn: Arc<Conn>,
     codec: Codec,
     closed: AtomicBool,
+    /// A read timed out. Like `socket.SocketIO`, the file then refuses every
+    /// further read: the reply that arrives late belongs to the command that
+    /// timed out, and must not be taken for the next command's.
+    timed_out: AtomicBool,
 }
 
 impl ControlFile {
     pub fn new(sock: &Socket, codec: Codec) -> Self {
-        ControlFile { conn: sock.conn.clone(), codec, closed: AtomicBool::new(false) }
+        ControlFile {
+            conn: sock.conn.clone(),
+            codec,
+            closed: AtomicBool::new(false),
+            timed_out: AtomicBool::new(false),
+        }
     }
 
     /// One line of at most `limit` characters, newline included.
@@ -469,11 +480,29 @@ impl ControlFile {
         if self.closed.load(Ordering::SeqCst) {
             return Err(PyValueError::new_err("I/O operation on closed file."));
         }
+        if self.timed_out.load(Ordering::SeqCst) {
+            return Err(PyOSError::new_err("cannot read from timed out object"));
+        }
         let deadline = self.conn.deadline();
         let width = self.codec.width();
         let conn = &self.conn;
-        let bytes = block_on(py, || conn.read_line(limit, width, deadline))?;
-        self.codec.decode(py, &bytes)
+        let timed_out = &self.timed_out;
+        let result = block_on_io(py, conn, Direction::Read, || {
+            let r = conn.read_line(limit, width, deadline);
+            if matches!(r, Err(EngineError::Timeout)) {
+                timed_out.store(true, Ordering::SeqCst);
+            }
+            r
+        });
+        match result {
+            Ok(bytes) => self.codec.decode(py, &bytes),
+            Err(e) => {
+                // The part of a line received before the failure is lost, as
+                // in Python's text file, whose failed readline consumed it.
+                self.conn.discard_buffered();
+                Err(e)
+            }
+        }
     }
 }
 

@@ -10,19 +10,21 @@ use super::{filemode, Entry, EntryKind};
 /// (the trailing `;`) is dropped before splitting, so a line without facts
 /// yields one empty fact.
 pub fn parse_mlsd_line(line: &str) -> (&str, Vec<(String, &str)>) {
+    let (name, facts) = split_mlsd_line(line);
+    (name, facts.into_iter().map(|(key, value)| (key.to_lowercase(), value)).collect())
+}
+
+/// [`parse_mlsd_line`] without lowercasing the fact names, for callers that
+/// must lowercase them as ftplib does: with the running Python's `str.lower`,
+/// whose Unicode tables may be older than Rust's.
+pub fn split_mlsd_line(line: &str) -> (&str, Vec<(&str, &str)>) {
     let line = line.trim_end_matches(['\r', '\n']);
     let (facts, name) = line.split_once(' ').unwrap_or((line, ""));
     let facts = match facts.char_indices().next_back() {
         Some((i, _)) => &facts[..i],
         None => facts,
     };
-    let entries = facts
-        .split(';')
-        .map(|fact| {
-            let (key, value) = fact.split_once('=').unwrap_or((fact, ""));
-            (key.to_lowercase(), value)
-        })
-        .collect();
+    let entries = facts.split(';').map(|fact| fact.split_once('=').unwrap_or((fact, ""))).collect();
     (name, entries)
 }
 
@@ -247,6 +249,13 @@ mod tests {
         let (name, facts) = parse_mlsd_line("Type=file;Size=12;Perm=r; my file;x.txt\r\n");
         assert_eq!(name, "my file;x.txt");
         assert_eq!(facts, vec![("type".into(), "file"), ("size".into(), "12"), ("perm".into(), "r")]);
+    }
+
+    #[test]
+    fn split_keeps_fact_names_as_sent() {
+        let (name, facts) = split_mlsd_line("Type=file;X\u{A7CB}=1; f");
+        assert_eq!(name, "f");
+        assert_eq!(facts, vec![("Type", "file"), ("X\u{A7CB}", "1")]);
     }
 
     #[test]

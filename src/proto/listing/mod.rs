@@ -15,7 +15,8 @@ mod unix;
 
 pub use date::unix_time;
 pub use mlsd::{
-    facts_text, parse_mlsd_entry, parse_mlsd_entry_lean, parse_mlsd_line, parse_mlst_entry, parse_time_val, split_facts,
+    facts_text, parse_mlsd_entry, parse_mlsd_entry_lean, parse_mlsd_line, parse_mlst_entry, parse_time_val,
+    split_facts, split_mlsd_line,
 };
 
 /// What a directory entry is. Devices, sockets, pipes and anything a server
