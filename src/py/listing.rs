@@ -7,6 +7,7 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
@@ -19,6 +20,9 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 use crate::proto::listing::{
     parse_listing_lean, parse_listing_text_lean, parse_mlsd_entry, parse_mlst_entry, split_facts, Entry, EntryKind,
 };
+
+use crate::client::wait::Poll;
+use crate::proto::listing::ListingParser;
 
 use super::ftp::unwrap_if_tls;
 use super::socket::{bytes_of, Socket};
@@ -109,14 +113,29 @@ fn join(dirpath: &str, name: &str) -> String {
 pub struct PyEntry {
     /// Without `facts` when `facts_text` holds them (bulk listings).
     entry: Entry,
-    path: String,
+    at: Location,
     /// An MLSD line's facts, split only when asked for.
     facts_text: Option<String>,
 }
 
+/// Where an entry is: a path of its own (stat), or the directory it was
+/// listed in, shared by the whole listing and joined with the name when
+/// `path` is read.
+enum Location {
+    Path(String),
+    Dir(Arc<str>),
+}
+
 impl PyEntry {
     fn new(entry: Entry, path: String) -> Self {
-        PyEntry { entry, path, facts_text: None }
+        PyEntry { entry, at: Location::Path(path), facts_text: None }
+    }
+
+    fn path_str(&self) -> std::borrow::Cow<'_, str> {
+        match &self.at {
+            Location::Path(p) => p.as_str().into(),
+            Location::Dir(d) => join(d, &self.entry.name).into(),
+        }
     }
 
     fn all_facts(&self) -> std::borrow::Cow<'_, [(String, String)]> {
@@ -179,8 +198,8 @@ impl PyEntry {
     /// The directory given to scandir joined with the name (for stat, the
     /// path asked for).
     #[getter]
-    fn path(&self) -> &str {
-        &self.path
+    fn path(&self) -> std::borrow::Cow<'_, str> {
+        self.path_str()
     }
 
     /// "file", "dir", "link" or "other".
@@ -241,12 +260,12 @@ impl PyEntry {
 
     /// The same entry under another path (used by `stat`).
     fn _with_path(&self, path: String) -> Self {
-        PyEntry { entry: self.entry.clone(), path, facts_text: self.facts_text.clone() }
+        PyEntry { entry: self.entry.clone(), at: Location::Path(path), facts_text: self.facts_text.clone() }
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let quote = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
-        let mut out = format!("Entry({}, type={}", quote(&self.path)?, quote(self.entry.kind.as_str())?);
+        let mut out = format!("Entry({}, type={}", quote(&self.path_str())?, quote(self.entry.kind.as_str())?);
         if let Some(size) = self.entry.size {
             out.push_str(&format!(", size={size}"));
         }
@@ -264,7 +283,7 @@ impl PyEntry {
         let py = other.py();
         let Ok(other) = other.cast::<PyEntry>() else { return py.NotImplemented() };
         let other = other.get();
-        let equal = self.path == other.path
+        let equal = self.path_str() == other.path_str()
             && Entry { facts: Vec::new(), ..self.entry.clone() } == Entry { facts: Vec::new(), ..other.entry.clone() }
             && self.all_facts() == other.all_facts();
         match op {
@@ -276,7 +295,7 @@ impl PyEntry {
 
     fn __hash__(&self) -> u64 {
         let mut h = DefaultHasher::new();
-        (&self.path, &self.entry.name, self.entry.kind, self.entry.size, self.entry.modified).hash(&mut h);
+        (&self.path_str(), &self.entry.name, self.entry.kind, self.entry.size, self.entry.modified).hash(&mut h);
         h.finish()
     }
 }
@@ -308,14 +327,23 @@ fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64)
 }
 
 fn to_list<'py>(py: Python<'py>, entries: Parsed, dirpath: &str) -> PyResult<Bound<'py, PyList>> {
+    let dir: Arc<str> = dirpath.into();
+    // The entries hold no references to Python objects, but are tracked by
+    // the cycle collector, which would otherwise run (and walk every tracked
+    // object) hundreds of times while 100,000 of them are made.
+    let gc = py.import(intern!(py, "gc"))?;
+    let was_enabled = gc.call_method0(intern!(py, "isenabled"))?.is_truthy()?;
+    if was_enabled {
+        gc.call_method0(intern!(py, "disable"))?;
+    }
     let items = entries
         .into_iter()
-        .map(|(entry, facts_text)| {
-            let path = join(dirpath, &entry.name);
-            Bound::new(py, PyEntry { entry, path, facts_text })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
+        .map(|(entry, facts_text)| Bound::new(py, PyEntry { entry, at: Location::Dir(dir.clone()), facts_text }))
+        .collect::<PyResult<Vec<_>>>();
+    if was_enabled {
+        gc.call_method0(intern!(py, "enable"))?;
+    }
+    PyList::new(py, items?)
 }
 
 /// Reads the data connection `conn` to its end (with the GIL released on
@@ -332,7 +360,15 @@ fn _read_listing<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let py = conn.py();
     let codec = Codec::lookup(encoding)?;
+    let now = now.unwrap_or_else(now_unix);
+    // UTF-8 replies are parsed line by line as they arrive; other encodings
+    // are decoded as a whole at the end.
+    let mut parser = matches!(codec, Codec::Utf8).then(|| ListingParser::new(mlsd, now));
     let mut data = Vec::new();
+    let mut take = |bytes: &[u8]| match parser.as_mut() {
+        Some(p) => p.feed(bytes),
+        None => data.extend_from_slice(bytes),
+    };
     match conn.cast::<Socket>() {
         Ok(sock) => {
             let c = &sock.get().conn;
@@ -340,12 +376,12 @@ fn _read_listing<'py>(
             let mut deadline = c.deadline();
             block_on(py, || loop {
                 match c.recv(&mut chunk, deadline)? {
-                    crate::client::wait::Poll::Ready(0) => return Ok(crate::client::wait::Poll::Ready(())),
-                    crate::client::wait::Poll::Ready(n) => {
-                        data.extend_from_slice(&chunk[..n]);
+                    Poll::Ready(0) => return Ok(Poll::Ready(())),
+                    Poll::Ready(n) => {
+                        take(&chunk[..n]);
                         deadline = c.deadline();
                     }
-                    crate::client::wait::Poll::Pending => return Ok(crate::client::wait::Poll::Pending),
+                    Poll::Pending => return Ok(Poll::Pending),
                 }
             })?;
         }
@@ -354,11 +390,14 @@ fn _read_listing<'py>(
             if !block.is_truthy()? {
                 break;
             }
-            data.extend_from_slice(&bytes_of(&block)?);
+            take(&bytes_of(&block)?);
         },
     }
     unwrap_if_tls(conn)?;
-    let entries = parse_bytes(py, &data, mlsd, &codec, now.unwrap_or_else(now_unix))?;
+    let entries = match parser {
+        Some(p) => py.detach(|| p.finish()),
+        None => parse_bytes(py, &data, mlsd, &codec, now)?,
+    };
     to_list(py, entries, dirpath)
 }
 
