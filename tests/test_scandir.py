@@ -189,6 +189,33 @@ def test_scandir_over_tls(lib, ftpd_tls, tls_ca, tree):
         ftp.close()
 
 
+def test_scandir_over_tls_on_vsftpd_with_session_reuse(lib, root, tree):
+    from vsftpd import Vsftpd
+
+    with Vsftpd(root, tls="explicit", require_ssl_reuse=True) as srv:
+        ftp = lib.FTP_TLS(context=srv.client_context(), timeout=10)
+        ftp.connect(srv.host, srv.port)
+        ftp.login(srv.user, srv.password)
+        ftp.prot_p()
+        try:
+            check_against_tree(ftp.scandir("tree"), tree, list_style=True)
+            assert ftp.stat("tree/d1/f1").size == 100
+            assert ftp.voidcmd("NOOP").startswith("200")
+        finally:
+            ftp.close()
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_scandir_names_decode_as_the_connection_does(pyftp, tree, encoding):
+    # The names are what the connection's encoding makes of the bytes (here
+    # UTF-8 read as a single-byte encoding); bytes it cannot decode become
+    # U+FFFD instead of failing the listing (cp1252 has no 0x90).
+    pyftp.encoding = encoding
+    expected = {n.encode().decode(encoding, "replace") for n in os.listdir(tree)}
+    assert {e.name for e in pyftp.scandir("tree", mlsd=False)} == expected
+    assert {e.name for e in pyftp.scandir("tree", mlsd=True)} == expected
+
+
 class _Wrapped:
     """A data connection that is not rftplib's own socket."""
 
