@@ -7,6 +7,7 @@ so every entry is checked against the file system itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat as stat_module
 import time
@@ -391,3 +392,111 @@ def test_parse_listing_helper():
     ]
     assert entries[0].modified == entries[1].modified == utc(1709219040)
     assert entries[2].raw == "garbage line"
+
+
+# -- faults no real server produces (tests/faultserver.py) --------------------
+
+
+@contextlib.contextmanager
+def _fault_session(lib, actions, *, timeout=10, cmd="LIST d"):
+    from faultserver import FaultServer, Pasv
+
+    script = [
+        (None, ["220 fault server"]),
+        ("TYPE A", ["200 ascii"]),
+        ("PASV", [Pasv()]),
+        (cmd, list(actions)),
+    ]
+    with FaultServer(script) as srv:
+        ftp = lib.FTP(timeout=timeout)
+        try:
+            ftp.connect(srv.host, srv.port)
+            yield ftp
+        finally:
+            ftp.close()
+
+
+def test_scandir_garbage_lines_are_entries_not_errors(lib):
+    from faultserver import Accept, DataClose, DataSend
+
+    with _fault_session(
+        lib,
+        [
+            "150 here",
+            Accept(),
+            DataSend(
+                b"total 2\r\n\x00\xff\xfe junk\r\n-rw-r--r-- 1 u g 5 Jan 01  2020 ok"
+            ),
+            DataSend(b"\r\n02-29-24  03:04PM  <DIR>  win\n+/,\teplf\r\n  \r\n"),
+            DataClose(),
+            "226 done",
+        ],
+    ) as ftp:
+        entries = ftp.scandir("d", mlsd=False)
+    assert [(e.path, e.type) for e in entries] == [
+        ("d/junk", "other"),
+        ("d/ok", "file"),
+        ("d/win", "dir"),
+        ("d/eplf", "dir"),
+    ]
+    assert entries[0].raw == "\x00\ufffd\ufffd junk"
+
+
+def test_scandir_fails_when_the_server_says_the_listing_is_incomplete(lib):
+    from faultserver import Accept, DataClose, DataSend
+
+    with (
+        _fault_session(
+            lib,
+            [
+                "150 here",
+                Accept(),
+                DataSend(b"-rw-r--r-- 1 u g 5 Jan 01  2020 ok\r\n"),
+                DataClose(),
+                "451 local error, listing aborted",
+            ],
+        ) as ftp,
+        pytest.raises(rftplib.error_temp, match="^451"),
+    ):
+        ftp.scandir("d", mlsd=False)
+
+
+def test_scandir_data_reset_raises(lib):
+    from faultserver import Accept, DataReset, DataSend
+
+    with (
+        _fault_session(
+            lib,
+            [
+                "150 here",
+                Accept(),
+                DataSend(b"-rw-r--r-- 1 u g 5 Jan 01  2020 ok\r\n"),
+                DataReset(),
+                "226 done (a lie)",
+            ],
+        ) as ftp,
+        pytest.raises(ConnectionResetError),
+    ):
+        ftp.scandir("d", mlsd=False)
+
+
+def test_scandir_stalled_data_connection_times_out(lib):
+    from faultserver import Accept, DataClose, DataSend, Sleep
+
+    with (
+        _fault_session(
+            lib,
+            [
+                "150 here",
+                Accept(),
+                DataSend(b"type=file;size=1; partial"),
+                Sleep(2.5),
+                DataClose(),
+                "226 done",
+            ],
+            timeout=0.5,
+            cmd="MLSD d",
+        ) as ftp,
+        pytest.raises(TimeoutError),
+    ):
+        ftp.scandir("d", mlsd=True)
