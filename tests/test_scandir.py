@@ -33,10 +33,11 @@ FILES = {
     "d1/f1": 100,
     "d1/d2/f2": 200,
     "dir with space/g": 1,
+    "-dash dir/h": 2,
 }
-DIRS = ["d1", "d1/d2", "d1/d2/d3", "dir with space"]
+DIRS = ["d1", "d1/d2", "d1/d2/d3", "dir with space", "-dash dir"]
 TOP = {"a.txt", "name with spaces.txt", "  two leading spaces", "-leading-dash",
-       "arrow -> in name", "ünïcødé 名前.txt", "old.bin", "d1", "dir with space", "ln"}  # fmt: skip
+       "arrow -> in name", "ünïcødé 名前.txt", "old.bin", "d1", "dir with space", "-dash dir", "ln"}  # fmt: skip
 
 
 def make_tree(root):
@@ -317,12 +318,15 @@ def test_walk_equals_os_walk(pyftp, vftp, tree, topdown):
 
 def test_walk_prunes_in_place_and_from_current_directory(vftp):
     vftp.cwd("tree")
-    seen = []
-    for dirpath, dirnames, _ in vftp.walk():
-        seen.append(dirpath)
+    seen = {}
+    for dirpath, dirnames, filenames in vftp.walk():
+        seen[dirpath] = sorted(filenames)
         if "d1" in dirnames:
             dirnames.remove("d1")
-    assert seen == ["", "dir with space"]
+    assert sorted(seen) == ["", "-dash dir", "dir with space"]
+    # "LIST -dash dir" would be ls options: the directory is listed as "./-dash dir".
+    assert seen["-dash dir"] == ["h"]
+    assert [(e.name, e.path) for e in vftp.scandir("-dash dir")] == [("h", "-dash dir/h")]
 
 
 def test_walk_ends_on_a_directory_loop_seen_as_a_directory(pyftp, tree):

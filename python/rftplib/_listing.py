@@ -57,7 +57,10 @@ def scandir(self, path="", *, mlsd=None):
         mlsd = "MLST" in _features(self)
     cmd = "MLSD" if mlsd else "LIST"
     if path:
-        cmd = cmd + " " + path
+        # LIST takes ls options on most servers: "LIST -x" would list the
+        # current directory with option x, not the directory "-x".
+        arg = "./" + path if path.startswith("-") and not mlsd else path
+        cmd = cmd + " " + arg
     # As retrlines: listings are ASCII-mode transfers.
     self.sendcmd("TYPE A")
     conn = self.transfercmd(cmd)
