@@ -8,7 +8,9 @@ so every entry is checked against the file system itself.
 from __future__ import annotations
 
 import contextlib
+import copy
 import os
+import pickle
 import stat as stat_module
 import time
 from datetime import datetime, timezone
@@ -123,6 +125,7 @@ def test_scandir_list_on_pyftpdlib(pyftp, tree):
 
 def test_scandir_mlsd_and_list_agree(pyftp):
     by_mlsd = {e.name: e for e in pyftp.scandir("tree", mlsd=True)}
+    assert pickle.loads(pickle.dumps(by_mlsd))["a.txt"].facts == by_mlsd["a.txt"].facts
     by_list = {e.name: e for e in pyftp.scandir("tree", mlsd=False)}
     assert by_mlsd.keys() == by_list.keys() == TOP
     for name in TOP - {"ln"}:
@@ -372,6 +375,8 @@ def test_entry_class():
         == "Entry('d/x y', type='file', size=3, modified='2020-02-29T00:00:00+00:00')"
     )
     assert rftplib.Entry("n").path == "n"
+    for copied in (pickle.loads(pickle.dumps(e)), copy.copy(e), copy.deepcopy(e)):
+        assert copied == e and copied.modified == e.modified and copied.facts == e.facts
     with pytest.raises(ValueError):
         rftplib.Entry("n", "socket")
     with pytest.raises(AttributeError):

@@ -1009,6 +1009,9 @@ class Entry:
     def _with_path(self, path: str) -> Entry:
         """The same entry under another path."""
 
+    def __getnewargs_ex__(self) -> tuple[tuple[str, str], dict[str, Any]]:
+        """The constructor's arguments, for pickle and copy."""
+
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...

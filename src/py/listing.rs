@@ -15,7 +15,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::proto::listing::{
     parse_listing_lean, parse_listing_text_lean, parse_mlsd_entry, parse_mlst_entry, split_facts, Entry, EntryKind,
@@ -261,6 +261,22 @@ impl PyEntry {
     /// The same entry under another path (used by `stat`).
     fn _with_path(&self, path: String) -> Self {
         PyEntry { entry: self.entry.clone(), at: Location::Path(path), facts_text: self.facts_text.clone() }
+    }
+
+    /// For pickle and copy: the constructor's arguments.
+    fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        let args = PyTuple::new(py, [self.entry.name.as_str(), self.entry.kind.as_str()])?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("path", self.path_str())?;
+        kwargs.set_item("size", self.entry.size)?;
+        kwargs.set_item("modified", self.entry.modified)?;
+        kwargs.set_item("permissions", &self.entry.permissions)?;
+        kwargs.set_item("owner", &self.entry.owner)?;
+        kwargs.set_item("group", &self.entry.group)?;
+        kwargs.set_item("target", &self.entry.target)?;
+        kwargs.set_item("facts", self.facts(py)?)?;
+        kwargs.set_item("raw", &self.entry.raw)?;
+        Ok((args, kwargs))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
