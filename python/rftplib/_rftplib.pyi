@@ -64,7 +64,6 @@ __all__ = [
     "__version__",
     "_choose_hash",
     "_download",
-    "_mlsd_entry",
     "_mlst_entry",
     "_parse_feat",
     "_parse_hash_reply",
@@ -1028,6 +1027,3 @@ def _parse_listing(
 
 def _mlst_entry(line: str, path: str) -> Entry | None:
     """The entry of one MLST fact line (without its leading space), under *path*."""
-
-def _mlsd_entry(line: str, dirpath: str) -> Entry | None:
-    """The entry of one MLSD line, under *dirpath*; None for ``.``, ``..``, cdir and pdir."""

@@ -18,11 +18,10 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::proto::listing::{
-    parse_listing_lean, parse_listing_text_lean, parse_mlsd_entry, parse_mlst_entry, split_facts, Entry, EntryKind,
+    parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, ListingParser,
 };
 
 use crate::client::wait::Poll;
-use crate::proto::listing::ListingParser;
 
 use super::ftp::unwrap_if_tls;
 use super::socket::{bytes_of, Socket};
@@ -323,10 +322,11 @@ fn now_unix() -> i64 {
     }
 }
 
-/// Parses a whole reply, decoded with the connection's encoding (bytes it
-/// cannot decode become U+FFFD rather than failing the whole listing).
+/// Entries without their MLSD facts, and the facts text of each.
 type Parsed = Vec<(Entry, Option<String>)>;
 
+/// Parses a whole reply, decoded with the connection's encoding (bytes it
+/// cannot decode become U+FFFD rather than failing the whole listing).
 fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64) -> PyResult<Parsed> {
     match codec {
         Codec::Utf8 => Ok(py.detach(|| parse_listing_lean(data, mlsd, now))),
@@ -446,21 +446,10 @@ fn _mlst_entry(line: &str, path: String) -> Option<PyEntry> {
     parse_mlst_entry(line).map(|entry| PyEntry::new(entry, path))
 }
 
-/// A line of a multi-line MLSD reply is not an MLST line; kept for symmetry
-/// with `_mlst_entry` in tests.
-#[pyfunction]
-fn _mlsd_entry(line: &str, dirpath: &str) -> Option<PyEntry> {
-    parse_mlsd_entry(line).map(|entry| {
-        let path = join(dirpath, &entry.name);
-        PyEntry::new(entry, path)
-    })
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEntry>()?;
     m.add_function(wrap_pyfunction!(_read_listing, m)?)?;
     m.add_function(wrap_pyfunction!(_parse_listing, m)?)?;
     m.add_function(wrap_pyfunction!(_mlst_entry, m)?)?;
-    m.add_function(wrap_pyfunction!(_mlsd_entry, m)?)?;
     Ok(())
 }
