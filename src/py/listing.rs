@@ -10,16 +10,15 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::proto::listing::{
+    parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, ListingParser,
+};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
-
-use crate::proto::listing::{
-    parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, ListingParser,
-};
 
 use crate::client::wait::Poll;
 
