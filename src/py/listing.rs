@@ -10,9 +10,6 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::proto::listing::{
-    parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, ListingParser,
-};
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -21,6 +18,9 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::client::wait::Poll;
+use crate::proto::listing::{
+    parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, ListingParser,
+};
 
 use super::ftp::unwrap_if_tls;
 use super::socket::{bytes_of, Socket};
