@@ -329,7 +329,9 @@ def test_walk_prunes_in_place_and_from_current_directory(vftp):
     assert sorted(seen) == ["", "-dash dir", "dir with space"]
     # "LIST -dash dir" would be ls options: the directory is listed as "./-dash dir".
     assert seen["-dash dir"] == ["h"]
-    assert [(e.name, e.path) for e in vftp.scandir("-dash dir")] == [("h", "-dash dir/h")]
+    assert [(e.name, e.path) for e in vftp.scandir("-dash dir")] == [
+        ("h", "-dash dir/h")
+    ]
 
 
 def test_walk_ends_on_a_directory_loop_seen_as_a_directory(pyftp, tree):
@@ -509,3 +511,36 @@ def test_scandir_stalled_data_connection_times_out(lib):
         pytest.raises(TimeoutError),
     ):
         ftp.scandir("d", mlsd=True)
+
+
+def test_stat_without_mlst_or_size_uses_the_parent_listing(lib):
+    from faultserver import Accept, DataClose, DataSend, FaultServer, Pasv
+
+    listing = b"-rw-r--r-- 1 u g 5 Feb 29  2024 here\r\n"
+    parent_list = [
+        ("TYPE A", ["200 ascii"]),
+        ("PASV", [Pasv()]),
+        ("LIST d", ["150 here", Accept(), DataSend(listing), DataClose(), "226 ok"]),
+    ]
+    script = [
+        (None, ["220 fault server"]),
+        ("FEAT", ["500 FEAT? never heard of it"]),
+        ("TYPE I", ["200 binary"]),
+        ("SIZE d/here", ["500 SIZE? never heard of it"]),
+        *parent_list,
+        ("TYPE I", ["200 binary"]),
+        ("SIZE d/gone", ["502 not implemented"]),
+        *parent_list,
+    ]
+    with FaultServer(script) as srv:
+        ftp = lib.FTP(timeout=10)
+        try:
+            ftp.connect(srv.host, srv.port)
+            e = ftp.stat("d/here")
+            assert (e.name, e.path, e.type, e.size) == ("here", "d/here", "file", 5)
+            assert e.modified == datetime(2024, 2, 29, tzinfo=timezone.utc)
+            # A command the server lacks is not the answer for the path.
+            with pytest.raises(rftplib.error_perm, match="^550 d/gone: No such file"):
+                ftp.stat("d/gone")
+        finally:
+            ftp.close()
