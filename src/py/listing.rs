@@ -22,6 +22,7 @@ use crate::proto::listing::{
     parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, ListingParser,
 };
 
+use super::errors::to_pyerr;
 use super::ftp::unwrap_if_tls;
 use super::socket::{bytes_of, Socket};
 use super::text::Codec;
@@ -342,7 +343,18 @@ fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64)
 }
 
 fn to_list<'py>(py: Python<'py>, entries: Parsed, dirpath: &str) -> PyResult<Bound<'py, PyList>> {
-    let dir: Arc<str> = dirpath.into();
+    let mut items = Vec::with_capacity(entries.len());
+    make_entries(py, entries, &dirpath.into(), &mut items)?;
+    PyList::new(py, items)
+}
+
+/// Appends the Python `Entry` objects of `entries` to `out`.
+fn make_entries<'py>(
+    py: Python<'py>,
+    entries: Parsed,
+    dir: &Arc<str>,
+    out: &mut Vec<Bound<'py, PyEntry>>,
+) -> PyResult<()> {
     // The entries hold no references to Python objects, but are tracked by
     // the cycle collector, which would otherwise run (and walk every tracked
     // object) hundreds of times while 100,000 of them are made.
@@ -351,14 +363,61 @@ fn to_list<'py>(py: Python<'py>, entries: Parsed, dirpath: &str) -> PyResult<Bou
     if was_enabled {
         gc.call_method0(intern!(py, "disable"))?;
     }
-    let items = entries
-        .into_iter()
-        .map(|(entry, facts_text)| Bound::new(py, PyEntry { entry, at: Location::Dir(dir.clone()), facts_text }))
-        .collect::<PyResult<Vec<_>>>();
+    let made = entries.into_iter().try_for_each(|(entry, facts_text)| {
+        out.push(Bound::new(py, PyEntry { entry, at: Location::Dir(dir.clone()), facts_text })?);
+        Ok(())
+    });
     if was_enabled {
         gc.call_method0(intern!(py, "enable"))?;
     }
-    PyList::new(py, items?)
+    made
+}
+
+/// How many parsed entries make the reading loop take the GIL and turn
+/// them into Python objects while the server produces the next ones.
+const BATCH: usize = 4096;
+
+/// The UTF-8 reply on one of rftplib's own sockets: lines parsed as they
+/// arrive with the GIL released, and every [`BATCH`] entries made into
+/// Python objects, so that little is left to do when the last byte lands.
+fn read_native<'py>(
+    py: Python<'py>,
+    sock: &Socket,
+    mut parser: ListingParser,
+    dir: &Arc<str>,
+) -> PyResult<Vec<Bound<'py, PyEntry>>> {
+    let c = &sock.conn;
+    let mut chunk = vec![0u8; READ_CHUNK];
+    let mut deadline = c.deadline();
+    let mut items = Vec::new();
+    loop {
+        let step = py.detach(|| loop {
+            match c.recv(&mut chunk, deadline)? {
+                Poll::Ready(0) => return Ok(Poll::Ready(true)),
+                Poll::Ready(n) => {
+                    parser.feed(&chunk[..n]);
+                    deadline = c.deadline();
+                    if parser.ready() >= BATCH {
+                        return Ok(Poll::Ready(false));
+                    }
+                }
+                Poll::Pending => return Ok(Poll::Pending),
+            }
+        });
+        let at_end = match step {
+            Ok(Poll::Ready(at_end)) => at_end,
+            Ok(Poll::Pending) => false,
+            Err(e) => return Err(to_pyerr(py, e)),
+        };
+        if at_end {
+            parser.end();
+        }
+        make_entries(py, parser.take_ready(), dir, &mut items)?;
+        if at_end {
+            return Ok(items);
+        }
+        py.check_signals()?;
+    }
 }
 
 /// Reads the data connection `conn` to its end (with the GIL released on
@@ -376,14 +435,15 @@ fn _read_listing<'py>(
     let py = conn.py();
     let codec = Codec::lookup(encoding)?;
     let now = now.unwrap_or_else(now_unix);
-    // UTF-8 replies are parsed line by line as they arrive; other encodings
-    // are decoded as a whole at the end.
-    let mut parser = matches!(codec, Codec::Utf8).then(|| ListingParser::new(mlsd, now));
+    let dir: Arc<str> = dirpath.into();
+    if let (Ok(sock), Codec::Utf8) = (conn.cast::<Socket>(), &codec) {
+        let items = read_native(py, sock.get(), ListingParser::new(mlsd, now), &dir)?;
+        unwrap_if_tls(conn)?;
+        return PyList::new(py, items);
+    }
+    // A socket object of another kind, or an encoding other than UTF-8:
+    // the whole reply, then decoded and parsed.
     let mut data = Vec::new();
-    let mut take = |bytes: &[u8]| match parser.as_mut() {
-        Some(p) => p.feed(bytes),
-        None => data.extend_from_slice(bytes),
-    };
     match conn.cast::<Socket>() {
         Ok(sock) => {
             let c = &sock.get().conn;
@@ -393,7 +453,7 @@ fn _read_listing<'py>(
                 match c.recv(&mut chunk, deadline)? {
                     Poll::Ready(0) => return Ok(Poll::Ready(())),
                     Poll::Ready(n) => {
-                        take(&chunk[..n]);
+                        data.extend_from_slice(&chunk[..n]);
                         deadline = c.deadline();
                     }
                     Poll::Pending => return Ok(Poll::Pending),
@@ -405,14 +465,11 @@ fn _read_listing<'py>(
             if !block.is_truthy()? {
                 break;
             }
-            take(&bytes_of(&block)?);
+            data.extend_from_slice(&bytes_of(&block)?);
         },
     }
     unwrap_if_tls(conn)?;
-    let entries = match parser {
-        Some(p) => py.detach(|| p.finish()),
-        None => parse_bytes(py, &data, mlsd, &codec, now)?,
-    };
+    let entries = parse_bytes(py, &data, mlsd, &codec, now)?;
     to_list(py, entries, dirpath)
 }
 

@@ -34,10 +34,26 @@ impl ListingParser {
         self.pending.extend_from_slice(rest);
     }
 
-    /// The entries, once the data connection is at its end.
-    pub fn finish(mut self) -> Vec<(Entry, Option<String>)> {
+    /// How many entries are parsed and not yet taken.
+    pub fn ready(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The entries parsed so far, leaving the parser to go on.
+    pub fn take_ready(&mut self) -> Vec<(Entry, Option<String>)> {
+        std::mem::take(&mut self.entries)
+    }
+
+    /// The data connection is at its end: parses the last line, even
+    /// without its line end.
+    pub fn end(&mut self) {
         let rest = std::mem::take(&mut self.pending);
         self.parse(&rest);
+    }
+
+    /// The entries not yet taken, once the data connection is at its end.
+    pub fn finish(mut self) -> Vec<(Entry, Option<String>)> {
+        self.end();
         self.entries
     }
 
@@ -72,12 +88,18 @@ mod tests {
             let mut cuts: Vec<usize> = cuts.iter().map(|c| c % (data.len() + 1)).collect();
             cuts.sort_unstable();
             let mut parser = ListingParser::new(mlsd, 1_795_000_000);
+            let mut got = Vec::new();
             let mut prev = 0;
-            for cut in cuts.into_iter().chain([data.len()]) {
+            for (i, cut) in cuts.into_iter().chain([data.len()]).enumerate() {
                 parser.feed(&data[prev..cut]);
                 prev = cut;
+                if i % 2 == 0 {
+                    got.extend(parser.take_ready());
+                    prop_assert_eq!(parser.ready(), 0);
+                }
             }
-            prop_assert_eq!(parser.finish(), parse_listing_lean(&data, mlsd, 1_795_000_000));
+            got.extend(parser.finish());
+            prop_assert_eq!(got, parse_listing_lean(&data, mlsd, 1_795_000_000));
         }
     }
 }
