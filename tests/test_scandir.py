@@ -11,7 +11,9 @@ import contextlib
 import copy
 import os
 import pickle
+import signal
 import stat as stat_module
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -544,3 +546,21 @@ def test_stat_without_mlst_or_size_uses_the_parent_listing(lib):
                 ftp.stat("d/gone")
         finally:
             ftp.close()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_ctrl_c_stops_a_listing_that_trickles_in(lib, encoding):
+    from faultserver import Accept, DataSendForever
+
+    line = b"-rw-r--r-- 1 u g 5 Feb 29  2024 name\r\n"
+    with _fault_session(
+        lib, ["150 here", Accept(), DataSendForever(line, interval=0.02)]
+    ) as ftp:
+        ftp.encoding = encoding
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                ftp.scandir("d", mlsd=False)
+        finally:
+            timer.join()

@@ -8,7 +8,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
@@ -373,6 +373,9 @@ fn make_entries<'py>(
     made
 }
 
+/// The longest the reading loop goes without checking for signals (Ctrl-C).
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
 /// How many parsed entries make the reading loop take the GIL and turn
 /// them into Python objects while the server produces the next ones.
 const BATCH: usize = 4096;
@@ -391,13 +394,15 @@ fn read_native<'py>(
     let mut deadline = c.deadline();
     let mut items = Vec::new();
     loop {
+        let started = Instant::now();
         let step = py.detach(|| loop {
             match c.recv(&mut chunk, deadline)? {
                 Poll::Ready(0) => return Ok(Poll::Ready(true)),
                 Poll::Ready(n) => {
                     parser.feed(&chunk[..n]);
                     deadline = c.deadline();
-                    if parser.ready() >= BATCH {
+                    // Back for signals even when data trickles in without pause.
+                    if parser.ready() >= BATCH || started.elapsed() >= SIGNAL_CHECK {
                         return Ok(Poll::Ready(false));
                     }
                 }
@@ -449,16 +454,24 @@ fn _read_listing<'py>(
             let c = &sock.get().conn;
             let mut chunk = vec![0u8; READ_CHUNK];
             let mut deadline = c.deadline();
-            block_on(py, || loop {
-                match c.recv(&mut chunk, deadline)? {
-                    Poll::Ready(0) => return Ok(Poll::Ready(())),
-                    Poll::Ready(n) => {
-                        data.extend_from_slice(&chunk[..n]);
-                        deadline = c.deadline();
+            let mut at_end = false;
+            while !at_end {
+                let started = Instant::now();
+                at_end = block_on(py, || loop {
+                    match c.recv(&mut chunk, deadline)? {
+                        Poll::Ready(0) => return Ok(Poll::Ready(true)),
+                        Poll::Ready(n) => {
+                            data.extend_from_slice(&chunk[..n]);
+                            deadline = c.deadline();
+                            if started.elapsed() >= SIGNAL_CHECK {
+                                return Ok(Poll::Ready(false));
+                            }
+                        }
+                        Poll::Pending => return Ok(Poll::Pending),
                     }
-                    Poll::Pending => return Ok(Poll::Pending),
-                }
-            })?;
+                })?;
+                py.check_signals()?;
+            }
         }
         Err(_) => loop {
             let block = conn.call_method1(intern!(py, "recv"), (READ_CHUNK,))?;
