@@ -47,6 +47,40 @@ pub struct TlsSpec {
     pub prot_p: bool,
 }
 
+/// How command lines and replies are encoded on the control connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encoding {
+    #[default]
+    Utf8,
+    Latin1,
+}
+
+impl Encoding {
+    fn encode(self, line: &str) -> Result<Vec<u8>> {
+        match self {
+            Encoding::Utf8 => Ok(line.as_bytes().to_vec()),
+            Encoding::Latin1 => line
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).map_err(|_| Error::Unsupported(format!("{c:?} is not latin-1"))))
+                .collect(),
+        }
+    }
+
+    fn decode(self, bytes: &[u8]) -> String {
+        match self {
+            Encoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            Encoding::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
+        }
+    }
+
+    fn width(self) -> CharWidth {
+        match self {
+            Encoding::Utf8 => CharWidth::Utf8,
+            Encoding::Latin1 => CharWidth::SingleByte,
+        }
+    }
+}
+
 /// Everything needed to open another session like an existing one.
 #[derive(Clone, Debug)]
 pub struct Spec {
@@ -61,6 +95,7 @@ pub struct Spec {
     /// The directory to change to after login.
     pub cwd: Option<String>,
     pub timeout: Option<Duration>,
+    pub encoding: Encoding,
 }
 
 /// One complete reply.
@@ -145,6 +180,7 @@ pub struct Session {
     source: Option<SocketAddr>,
     timeout: Option<Duration>,
     binary: bool,
+    encoding: Encoding,
     cancel: Cancel,
     /// Opened by the job (closed with QUIT at the end), not the user's.
     owned: bool,
@@ -163,6 +199,7 @@ impl Session {
             source: spec.source,
             timeout: spec.timeout,
             binary: false,
+            encoding: spec.encoding,
             cancel: cancel.clone(),
             owned: false,
         }
@@ -185,6 +222,7 @@ impl Session {
             source: spec.source,
             timeout: spec.timeout,
             binary: false,
+            encoding: spec.encoding,
             cancel: cancel.clone(),
             owned: true,
         };
@@ -257,8 +295,9 @@ impl Session {
     /// Sends one command line (CRLF appended).
     pub fn send(&self, line: &str) -> Result<()> {
         check_line(line).map_err(|m| Error::Unsupported(m.to_owned()))?;
-        let data = format!("{line}\r\n");
-        let mut buf = data.as_bytes();
+        let mut data = self.encoding.encode(line)?;
+        data.extend_from_slice(b"\r\n");
+        let mut buf = &data[..];
         let deadline = self.deadline();
         while !buf.is_empty() {
             let n = self.cancel.block(|| self.ctrl.send(buf, deadline))?;
@@ -272,11 +311,11 @@ impl Session {
         let mut assembler = ReplyAssembler::new();
         loop {
             let deadline = self.deadline();
-            let line = self.cancel.block(|| self.ctrl.read_line(None, CharWidth::Utf8, deadline))?;
+            let line = self.cancel.block(|| self.ctrl.read_line(None, self.encoding.width(), deadline))?;
             if line.is_empty() {
                 return Err(Error::Eof);
             }
-            let text = String::from_utf8_lossy(&line);
+            let text = self.encoding.decode(&line);
             if let Some(full) = assembler.push(strip_eol(&text)) {
                 let code = full.get(..3).and_then(|c| c.parse::<u16>().ok()).filter(|c| (100..600).contains(c));
                 return match code {
