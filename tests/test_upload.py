@@ -241,3 +241,24 @@ def test_upload_retries_after_the_server_is_killed_and_restarted(lib, root, tmp_
     assert (root / "k.bin").read_bytes() == data
     # It continued from what the server had kept, not from the start.
     assert result.bytes < 2 * len(data)
+
+
+class NoOverwriteRenameMixin:
+    """RNTO refuses an existing target, as IIS does."""
+
+    def ftp_RNTO(self, path):
+        if os.path.exists(path):
+            self.respond("550 Cannot rename: the file exists.")
+            return
+        super().ftp_RNTO(path)
+
+
+def test_atomic_upload_onto_a_server_that_will_not_rename_over(lib, root, tmp_path):
+    data = os.urandom(200_000)
+    (tmp_path / "o.bin").write_bytes(data)
+    (root / "o.bin").write_bytes(b"old")
+    with PyftpdlibThreaded(root, handler_mixins=(NoOverwriteRenameMixin,)) as srv:
+        ftp = login(lib, srv)
+        ftp.upload(tmp_path / "o.bin", atomic=True)
+        ftp.quit()
+    assert (root / "o.bin").read_bytes() == data
