@@ -639,3 +639,38 @@ def test_progress_bar_text():
     unknown = Bar("x", stream=Tty())
     unknown.line(0, None, now=10.0)
     assert unknown.line(3 << 20, None, now=11.0) == "x 3.0 MiB 3.0 MiB/s"
+
+
+class FlakyRetrMixin:
+    """The first RETR of each server is answered 425 (transient)."""
+
+    failures = 1
+
+    def ftp_RETR(self, file):
+        cls = type(self)
+        if cls.failures > 0:
+            cls.failures -= 1
+            self.respond("425 Can't open data connection (try again).")
+            return
+        super().ftp_RETR(file)
+
+
+def test_transient_reply_is_retried(lib, root, tmp_path):
+    mixin = type("Flaky", (FlakyRetrMixin,), {"failures": 1})
+    with PyftpdlibThreaded(root, handler_mixins=(mixin,)) as srv:
+        ftp = login(lib, srv)
+        result = ftp.download("big.bin", tmp_path / "big.bin")
+        ftp.quit()
+    assert result.bytes == len(CONTENT["big.bin"])
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])
+
+
+def test_no_retries_raises_the_transient_error(lib, root, tmp_path):
+    mixin = type("Flaky", (FlakyRetrMixin,), {"failures": 1})
+    with PyftpdlibThreaded(root, handler_mixins=(mixin,)) as srv:
+        ftp = login(lib, srv)
+        with pytest.raises(lib.error_temp, match="425"):
+            ftp.download("big.bin", tmp_path / "big.bin", retries=0)
+        assert ftp.pwd() == "/"  # still in step
+        ftp.quit()
+    assert not (tmp_path / "big.bin").exists()
