@@ -19,3 +19,6 @@ pub mod splice;
 pub mod upload;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod session_tests;

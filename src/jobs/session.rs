@@ -503,6 +503,75 @@ impl Session {
         Ok(())
     }
 
+    /// RETR of `len` bytes of `path` from `start` (to the end when `len` is
+    /// None) into `sink`; returns the number of bytes written. A range that
+    /// stops before the end of the file is ended with ABOR.
+    pub fn retr_range(
+        &mut self,
+        path: &str,
+        start: u64,
+        len: Option<u64>,
+        sink: &mut dyn std::io::Write,
+    ) -> Result<u64> {
+        self.binary()?;
+        let (data, _) = self.open_data(&format!("RETR {path}"), (start > 0).then_some(start))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = 0u64;
+        loop {
+            let want = match len {
+                Some(l) if l - got < buf.len() as u64 => (l - got) as usize,
+                _ => buf.len(),
+            };
+            if want == 0 {
+                self.abandon(data)?;
+                return Ok(got);
+            }
+            let n = data.read(&mut buf[..want])?;
+            if n == 0 {
+                self.finish(data)?;
+                return Ok(got);
+            }
+            sink.write_all(&buf[..n]).map_err(Error::Local)?;
+            got += n as u64;
+        }
+    }
+
+    /// STOR (or APPE with `append`) of everything `source` yields; returns
+    /// the number of bytes sent.
+    pub fn store(&mut self, path: &str, source: &mut dyn std::io::Read, append: bool) -> Result<u64> {
+        self.binary()?;
+        let verb = if append { "APPE" } else { "STOR" };
+        let (data, _) = self.open_data(&format!("{verb} {path}"), None)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut sent = 0u64;
+        loop {
+            let n = source.read(&mut buf).map_err(Error::Local)?;
+            if n == 0 {
+                break;
+            }
+            data.write_all(&buf[..n])?;
+            sent += n as u64;
+        }
+        self.finish(data)?;
+        Ok(sent)
+    }
+
+    /// The raw bytes of a listing command (`"MLSD dir"`, `"LIST -a"`, `"NLST"`).
+    pub fn listing(&mut self, cmd: &str) -> Result<Vec<u8>> {
+        let (data, _) = self.open_data(cmd, None)?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = data.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        self.finish(data)?;
+        Ok(out)
+    }
+
     /// QUIT without waiting long for the answer, then close (owned sessions).
     pub fn close(self) {
         if self.owned {
