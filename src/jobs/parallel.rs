@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
+use super::cancel::Cancel;
 use super::download::{check_digest, DownloadOptions, Outcome, Probe};
 use super::error::{Error, Result};
 use super::hash::{hash_prefix, Hasher};
@@ -20,31 +21,46 @@ use super::local;
 use super::ranges::{self, Range};
 use super::session::Session;
 
-/// Sessions being opened ahead of time, while the first one probes the file.
-pub type Openers = Vec<JoinHandle<Result<Session>>>;
-
-/// Starts opening `n` sessions in the background.
-pub fn open_ahead(job: &Job, n: usize) -> Openers {
-    (0..n)
-        .map(|_| {
-            let (spec, cancel) = (job.spec.clone(), job.cancel.clone());
-            std::thread::spawn(move || Session::open(&spec, &cancel))
-        })
-        .collect()
+/// Sessions being opened ahead of time, while the first one probes the
+/// file, with their own cancel flag: once there is no work left for them,
+/// the logins still under way are given up.
+pub struct Openers {
+    handles: Vec<JoinHandle<Result<Session>>>,
+    cancel: Cancel,
 }
 
-/// Closes sessions opened ahead but not needed, without waiting for them.
-pub fn discard(openers: Openers) {
-    if openers.is_empty() {
-        return;
+impl Openers {
+    pub fn none(job: &Job) -> Openers {
+        Openers { handles: Vec::new(), cancel: job.cancel.child() }
     }
-    std::thread::spawn(move || {
-        for h in openers {
-            if let Ok(Ok(s)) = h.join() {
-                s.close();
-            }
+
+    /// Starts opening `n` sessions in the background.
+    pub fn start(job: &Job, n: usize) -> Openers {
+        let cancel = job.cancel.child();
+        let handles = (0..n)
+            .map(|_| {
+                let (spec, cancel) = (job.spec.clone(), cancel.clone());
+                std::thread::spawn(move || Session::open(&spec, &cancel))
+            })
+            .collect();
+        Openers { handles, cancel }
+    }
+
+    /// Gives up logins still under way, and closes sessions opened for
+    /// nothing, without waiting for them.
+    pub fn discard(self) {
+        self.cancel.cancel();
+        if self.handles.is_empty() {
+            return;
         }
-    });
+        std::thread::spawn(move || {
+            for h in self.handles {
+                if let Ok(Ok(s)) = h.join() {
+                    s.close();
+                }
+            }
+        });
+    }
 }
 
 /// The ranges still to fetch, and where each worker is in its own.
@@ -151,19 +167,24 @@ pub fn ranged(
     let used = AtomicUsize::new(0);
     let cmd = format!("RETR {}", opts.remote);
     let mut first = first;
-    let mut openers = openers;
-    let extra: Openers = openers.split_off(openers.len().min(workers.saturating_sub(1)));
-    discard(extra);
+    let stop_opening = openers.cancel.clone();
+    // Each worker but the first takes one opener at its start.
+    let openers = Mutex::new(openers);
     std::thread::scope(|scope| {
         for i in 0..workers {
-            let initial = if i == 0 { first.take().map(Ok) } else { None };
-            let opener = if i > 0 { openers.pop() } else { None };
-            let (board, failure, used, cmd) = (&board, &failure, &used, &cmd);
+            let initial = if i == 0 { first.take() } else { None };
+            let (board, failure, used, cmd, openers, stop_opening) =
+                (&board, &failure, &used, &cmd, &openers, &stop_opening);
             scope.spawn(move || {
-                let opened = match (initial, opener) {
-                    (Some(s), _) => s,
-                    (None, Some(h)) => h.join().unwrap_or_else(|_| Err(Error::Cancelled)),
-                    (None, None) => Session::open(&job.spec, &job.cancel),
+                let opened = match initial {
+                    Some(s) => Ok(s),
+                    None => {
+                        let next = openers.lock().unwrap().handles.pop();
+                        match next {
+                            Some(h) => h.join().unwrap_or(Err(Error::Cancelled)),
+                            None => Session::open(&job.spec, stop_opening),
+                        }
+                    }
                 };
                 // Refused, or failing to connect: the others carry on.
                 let Ok(session) = opened else { return };
@@ -171,7 +192,12 @@ pub fn ranged(
                 used.fetch_add(1, Ordering::SeqCst);
                 let mut buf = vec![0u8; opts.blocksize.clamp(1, 4 << 20)];
                 let chunk = job.read_size(buf.len());
-                while let Some(range) = board.take(i) {
+                loop {
+                    let Some(range) = board.take(i) else {
+                        // Nothing left to hand out: logins still under way are for nothing.
+                        stop_opening.cancel();
+                        break;
+                    };
                     let mut pos = range.start;
                     let r = job.with_retries(&mut slot, |s| {
                         fetch_range(job, s, board, i, cmd, &mut pos, size, file, &mut buf[..chunk])
@@ -192,6 +218,7 @@ pub fn ranged(
             });
         }
     });
+    openers.into_inner().unwrap().discard();
     let missing = board.missing();
     let connections = used.load(Ordering::SeqCst);
     if let Some(e) = failure.into_inner().unwrap() {
