@@ -63,6 +63,14 @@ impl Openers {
     }
 }
 
+#[derive(Debug, PartialEq, Eq)]
+enum Take {
+    Range(Range),
+    /// Nothing now, but a worker still logging in may give its range back.
+    Wait,
+    Done,
+}
+
 /// The ranges still to fetch, and where each worker is in its own.
 struct Board {
     inner: Mutex<Inner>,
@@ -72,34 +80,57 @@ struct Board {
 
 struct Inner {
     queue: VecDeque<Range>,
-    /// Per worker: (position, end) of the range it is fetching.
+    /// Per worker: (position, end) of the range it is fetching, or that is
+    /// reserved for it until it starts.
     active: Vec<Option<(u64, u64)>>,
+    started: Vec<bool>,
+}
+
+impl Inner {
+    /// One range reserved per worker, so that each session that opens has
+    /// work of its own; the rest queued.
+    fn new(pieces: Vec<Range>, workers: usize) -> Inner {
+        let mut queue: VecDeque<Range> = pieces.into();
+        let active = (0..workers).map(|_| queue.pop_front().map(|r| (r.start, r.end))).collect();
+        Inner { queue, active, started: vec![false; workers] }
+    }
 }
 
 impl Board {
-    /// The next range for `worker`: from the queue, or half of the largest
-    /// range another worker is still fetching.
-    fn take(&self, worker: usize) -> Option<Range> {
+    /// The next range for `worker`: the one reserved for it at the start,
+    /// then from the queue, then half of the largest range another worker
+    /// holds (fetching it, or about to once its session is open).
+    fn take(&self, worker: usize) -> Take {
         let mut g = self.inner.lock().unwrap();
+        if !g.started[worker] {
+            g.started[worker] = true;
+            if let Some((start, end)) = g.active[worker] {
+                return Take::Range(Range { start, end });
+            }
+        }
         let range = match g.queue.pop_front() {
             Some(r) => r,
             None => {
-                let (victim, (pos, end)) = g
+                let largest = g
                     .active
                     .iter()
                     .enumerate()
                     .filter_map(|(i, a)| a.map(|a| (i, a)))
-                    .max_by_key(|(_, (pos, end))| end.saturating_sub(*pos))?;
-                if end.saturating_sub(pos) < 2 * self.min_steal {
-                    return None;
-                }
+                    .max_by_key(|(_, (pos, end))| end.saturating_sub(*pos));
+                let Some((victim, (pos, end))) =
+                    largest.filter(|(_, (p, e))| e.saturating_sub(*p) >= 2 * self.min_steal)
+                else {
+                    // A worker still logging in may yet give its range back.
+                    let opening = (0..g.active.len()).any(|j| !g.started[j] && g.active[j].is_some());
+                    return if opening { Take::Wait } else { Take::Done };
+                };
                 let mid = pos + (end - pos) / 2;
                 g.active[victim] = Some((pos, mid));
                 Range { start: mid, end }
             }
         };
         g.active[worker] = Some((range.start, range.end));
-        Some(range)
+        Take::Range(range)
     }
 
     /// Records that `worker` is at `pos`; returns the end of its range,
@@ -159,7 +190,7 @@ pub fn ranged(
     let pieces = ranges::spread(&todo, n, opts.min_range);
     let workers = n.min(pieces.len()).max(1);
     let board = Board {
-        inner: Mutex::new(Inner { queue: pieces.into(), active: vec![None; workers] }),
+        inner: Mutex::new(Inner::new(pieces, workers)),
         // A new range costs about four round trips: not worth it for less.
         min_steal: opts.min_range.max(4 << 20),
     };
@@ -186,17 +217,26 @@ pub fn ranged(
                         }
                     }
                 };
-                // Refused, or failing to connect: the others carry on.
-                let Ok(session) = opened else { return };
+                let Ok(mut session) = opened else {
+                    // Refused (421/530) or unreachable: its range goes to the others.
+                    board.release(i);
+                    return;
+                };
+                session.set_cancel(job.cancel.clone());
                 let mut slot = Some(session);
                 used.fetch_add(1, Ordering::SeqCst);
                 let mut buf = vec![0u8; opts.blocksize.clamp(1, 4 << 20)];
                 let chunk = job.read_size(buf.len());
                 loop {
-                    let Some(range) = board.take(i) else {
-                        // Nothing left to hand out: logins still under way are for nothing.
-                        stop_opening.cancel();
-                        break;
+                    let range = match board.take(i) {
+                        Take::Range(r) => r,
+                        Take::Wait => {
+                            if job.cancel.sleep(std::time::Duration::from_millis(10)).is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        Take::Done => break,
                     };
                     let mut pos = range.start;
                     let r = job.with_retries(&mut slot, |s| {
@@ -317,17 +357,17 @@ mod tests {
     }
 
     fn board(queue: Vec<Range>, workers: usize) -> Board {
-        Board { inner: Mutex::new(Inner { queue: queue.into(), active: vec![None; workers] }), min_steal: 10 }
+        Board { inner: Mutex::new(Inner::new(queue, workers)), min_steal: 10 }
     }
 
     #[test]
     fn takes_from_the_queue_then_steals_half_of_the_largest() {
         let b = board(vec![Range { start: 0, end: 100 }, Range { start: 100, end: 400 }], 3);
-        assert_eq!(b.take(0), Some(Range { start: 0, end: 100 }));
-        assert_eq!(b.take(1), Some(Range { start: 100, end: 400 }));
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 100 }));
+        assert_eq!(b.take(1), Take::Range(Range { start: 100, end: 400 }));
         assert_eq!(b.advance(1, 200), 400);
         // Worker 2 finds the queue empty: it takes [300, 400) from worker 1.
-        assert_eq!(b.take(2), Some(Range { start: 300, end: 400 }));
+        assert_eq!(b.take(2), Take::Range(Range { start: 300, end: 400 }));
         assert_eq!(b.end(1), 300);
         assert_eq!(b.advance(1, 250), 300);
     }
@@ -335,14 +375,25 @@ mod tests {
     #[test]
     fn small_ranges_are_not_split() {
         let b = board(vec![Range { start: 0, end: 15 }], 2);
-        assert_eq!(b.take(0), Some(Range { start: 0, end: 15 }));
-        assert_eq!(b.take(1), None);
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 15 }));
+        assert_eq!(b.take(1), Take::Done);
+    }
+
+    #[test]
+    fn a_reserved_range_waits_for_its_worker_or_goes_back() {
+        let b = board(vec![Range { start: 0, end: 15 }, Range { start: 15, end: 30 }], 2);
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 15 }));
+        b.advance(0, 15);
+        b.release(0);
+        assert_eq!(b.take(0), Take::Wait); // worker 1 is still logging in
+        b.release(1); // ... and was refused
+        assert_eq!(b.take(0), Take::Range(Range { start: 15, end: 30 }));
     }
 
     #[test]
     fn released_remainders_are_missing() {
         let b = board(vec![Range { start: 0, end: 100 }, Range { start: 100, end: 200 }], 2);
-        b.take(0);
+        let _ = b.take(0);
         b.advance(0, 40);
         b.release(0);
         assert_eq!(b.missing(), vec![Range { start: 40, end: 100 }, Range { start: 100, end: 200 }]);

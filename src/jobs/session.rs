@@ -182,6 +182,10 @@ pub struct Session {
     timeout: Option<Duration>,
     binary: bool,
     encoding: Encoding,
+    /// Commands sent whose final (2xx-5xx) reply has not been read yet: what
+    /// a job stopped halfway leaves behind, read before the session is
+    /// used again.
+    pending: std::cell::Cell<usize>,
     cancel: Cancel,
     /// Opened by the job (closed with QUIT at the end), not the user's.
     owned: bool,
@@ -201,6 +205,7 @@ impl Session {
             timeout: spec.timeout,
             binary: false,
             encoding: spec.encoding,
+            pending: std::cell::Cell::new(0),
             cancel: cancel.clone(),
             owned: false,
         }
@@ -224,6 +229,7 @@ impl Session {
             timeout: spec.timeout,
             binary: false,
             encoding: spec.encoding,
+            pending: std::cell::Cell::new(0),
             cancel: cancel.clone(),
             owned: true,
         };
@@ -293,6 +299,12 @@ impl Session {
         &self.cancel
     }
 
+    /// From now on, obey `cancel` (a session opened under a flag of its own
+    /// joins the job's).
+    pub fn set_cancel(&mut self, cancel: Cancel) {
+        self.cancel = cancel;
+    }
+
     /// Sends one command line (CRLF appended).
     pub fn send(&self, line: &str) -> Result<()> {
         check_line(line).map_err(|m| Error::Unsupported(m.to_owned()))?;
@@ -300,6 +312,9 @@ impl Session {
         data.extend_from_slice(b"\r\n");
         let mut buf = &data[..];
         let deadline = self.deadline();
+        // Counted from the first byte: a command cut halfway is owed a reply
+        // (an error) all the same, or the connection is lost.
+        self.pending.set(self.pending.get() + 1);
         while !buf.is_empty() {
             let n = self.cancel.block(|| self.ctrl.send(buf, deadline))?;
             buf = &buf[n..];
@@ -320,7 +335,12 @@ impl Session {
             if let Some(full) = assembler.push(strip_eol(&text)) {
                 let code = full.get(..3).and_then(|c| c.parse::<u16>().ok()).filter(|c| (100..600).contains(c));
                 return match code {
-                    Some(code) => Ok(Reply { code, text: full }),
+                    Some(code) => {
+                        if code >= 200 {
+                            self.pending.set(self.pending.get().saturating_sub(1));
+                        }
+                        Ok(Reply { code, text: full })
+                    }
                     None => Err(Error::Proto(full)),
                 };
             }
@@ -459,21 +479,19 @@ impl Session {
     }
 
     /// Stops a transfer early: closes the data connection, then ABOR and a
-    /// NOOP, and reads replies up to NOOP's 200, so that the session is in
-    /// step again whatever the server answered to the transfer and to ABOR.
+    /// NOOP, and reads every reply owed (the transfer's, ABOR's, NOOP's), so
+    /// that the session is in step again whatever the server answered.
     pub fn abandon(&self, data: Data) -> Result<()> {
         data.conn.close();
         self.send("ABOR")?;
-        self.send("NOOP")?;
-        self.until_noop()
+        self.noop_then_wait()
     }
 
     /// After a failed transfer whose control connection may still be in
-    /// step: NOOP, and every reply up to its 200 (the transfer's pending
-    /// 426/226 included). An error means the session is lost.
+    /// step: NOOP, and every reply owed (the transfer's 426/226 included).
+    /// An error means the session is lost.
     pub fn resync(&self) -> Result<()> {
-        self.send("NOOP")?;
-        self.until_noop()
+        self.noop_then_wait()
     }
 
     /// Brings the user's control connection back in step after a job
@@ -496,10 +514,12 @@ impl Session {
         (self.cancel, self.timeout) = saved;
     }
 
-    fn until_noop(&self) -> Result<()> {
-        // NOOP's 200 is the only 200 a transfer or ABOR can be answered
-        // with here (they get 150/225/226/426/451).
-        while self.reply()?.code != 200 {}
+    /// NOOP, then every reply still owed, NOOP's included.
+    fn noop_then_wait(&self) -> Result<()> {
+        self.send("NOOP")?;
+        while self.pending.get() > 0 {
+            self.reply()?;
+        }
         Ok(())
     }
 
