@@ -89,8 +89,10 @@ fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions) -> Result<Probe> {
 /// Asks the server for its hash of `path`; None if it declines.
 pub fn server_digest(s: &Session, method: &HashMethod, path: &str) -> Result<Option<String>> {
     let reply = match method {
-        HashMethod::Hash { name, selected, .. } => {
-            if !selected && s.cmd(&format!("OPTS HASH {name}"))?.class() != 2 {
+        HashMethod::Hash { name, .. } => {
+            // Always selected anew: FEAT's mark may be stale (checksum() or
+            // another job may have selected another algorithm since).
+            if s.cmd(&format!("OPTS HASH {name}"))?.class() != 2 {
                 return Ok(None);
             }
             s.cmd(&format!("HASH {path}"))?
