@@ -674,3 +674,25 @@ def test_no_retries_raises_the_transient_error(lib, root, tmp_path):
         assert ftp.pwd() == "/"  # still in step
         ftp.quit()
     assert not (tmp_path / "big.bin").exists()
+
+
+@pytest.mark.parametrize("connections", [1, 2])
+def test_active_mode(lib, ftpd, tmp_path, connections):
+    ftp = login(lib, ftpd)
+    ftp.set_pasv(False)
+    result = ftp.download("big.bin", tmp_path / "big.bin", connections=connections)
+    ftp.upload(tmp_path / "big.bin", "back.bin", atomic=True)
+    assert ftp.size("back.bin") == len(CONTENT["big.bin"])
+    ftp.quit()
+    assert result.connections == connections
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])
+
+
+def test_active_mode_ftps_vsftpd(lib, vsftpd_tls, tmp_path):
+    ftp = login(lib, vsftpd_tls, cls=lib.FTP_TLS, context=vsftpd_tls.client_context())
+    ftp.prot_p()
+    ftp.set_pasv(False)
+    result = ftp.download("big.bin", tmp_path / "big.bin", connections=2)
+    ftp.quit()
+    assert result.connections == 2
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])

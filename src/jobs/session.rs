@@ -9,10 +9,11 @@ use std::time::Duration;
 
 use crate::client::conn::Conn;
 use crate::client::connect::Connecting;
+use crate::client::listener::Listener;
 use crate::client::tls::{TlsConfig, TlsSession};
 use crate::client::wait::Deadline;
 use crate::proto::address::{parse150, parse227, parse229, parse257};
-use crate::proto::command::check_line;
+use crate::proto::command::{check_line, eprt_command, port_command};
 use crate::proto::feat::parse_feat;
 use crate::proto::lines::CharWidth;
 use crate::proto::reply::{strip_eol, ReplyAssembler};
@@ -91,6 +92,8 @@ pub struct Spec {
     pub source: Option<SocketAddr>,
     pub credentials: Option<Credentials>,
     pub tls: Option<TlsSpec>,
+    /// Passive data connections (EPSV/PASV); false: active (PORT/EPRT).
+    pub passive: bool,
     /// Use the address in a 227 reply instead of the control connection's peer.
     pub trust_pasv_ipv4: bool,
     /// The directory to change to after login.
@@ -177,6 +180,7 @@ pub struct Session {
     ctrl: Arc<Conn>,
     tls: Option<Arc<TlsSession>>,
     prot_p: bool,
+    passive: bool,
     trust_pasv_ipv4: bool,
     source: Option<SocketAddr>,
     timeout: Option<Duration>,
@@ -200,6 +204,7 @@ impl Session {
             ctrl,
             tls,
             prot_p,
+            passive: spec.passive,
             trust_pasv_ipv4: spec.trust_pasv_ipv4,
             source: spec.source,
             timeout: spec.timeout,
@@ -224,6 +229,7 @@ impl Session {
             ctrl: conn,
             tls: None,
             prot_p: false,
+            passive: spec.passive,
             trust_pasv_ipv4: spec.trust_pasv_ipv4,
             source: spec.source,
             timeout: spec.timeout,
@@ -443,20 +449,29 @@ impl Session {
     /// `REST rest` when given). Returns the connection and the size the
     /// 150 reply announced, if any.
     pub fn open_data(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
-        let addr = self.passive_addr()?;
-        let mut connecting = Connecting::start(addr, self.source.map(|s| SocketAddr::new(s.ip(), 0)))?;
-        let deadline = self.deadline();
-        self.cancel.block(|| connecting.poll(deadline))?;
-        let conn = Conn::new(connecting.into_stream()?, self.timeout)?;
-        if let Some(offset) = rest {
-            check(self.cmd(&format!("REST {offset}"))?, 3)?;
-        }
-        let mut r = self.cmd(cmd)?;
-        if r.class() == 2 {
-            // Some servers send a 200 before the 150, as ftplib tolerates.
-            r = self.reply()?;
-        }
-        let r = check(r, 1)?;
+        let (conn, r) = if self.passive {
+            let addr = self.passive_addr()?;
+            let mut connecting = Connecting::start(addr, self.source.map(|s| SocketAddr::new(s.ip(), 0)))?;
+            let deadline = self.deadline();
+            self.cancel.block(|| connecting.poll(deadline))?;
+            let conn = Conn::new(connecting.into_stream()?, self.timeout)?;
+            (conn, self.start_transfer(cmd, rest)?)
+        } else {
+            // Active: the server connects to us, after the command.
+            let local = self.ctrl.local_addr();
+            let listener = Listener::bind_any(local.is_ipv6(), self.timeout)?;
+            let port = i64::from(listener.local_addr().port());
+            let ip = local.ip().to_string();
+            let port_cmd = match local {
+                SocketAddr::V4(_) => port_command(&ip, port),
+                SocketAddr::V6(_) => eprt_command(2, &ip, port),
+            };
+            check(self.cmd(&port_cmd)?, 2)?;
+            let r = self.start_transfer(cmd, rest)?;
+            let deadline = self.deadline();
+            let (stream, _) = self.cancel.block(|| listener.accept(deadline))?;
+            (Conn::new(stream, self.timeout)?, r)
+        };
         let size = match parse150(&r.text) {
             Ok(Some(digits)) => digits.parse().ok(),
             _ => None,
@@ -469,6 +484,19 @@ impl Session {
             self.cancel.block(|| data.conn.handshake(deadline))?;
         }
         Ok((data, size))
+    }
+
+    /// REST (when given), then the transfer command; its 1xx reply.
+    fn start_transfer(&self, cmd: &str, rest: Option<u64>) -> Result<Reply> {
+        if let Some(offset) = rest {
+            check(self.cmd(&format!("REST {offset}"))?, 3)?;
+        }
+        let mut r = self.cmd(cmd)?;
+        if r.class() == 2 {
+            // Some servers send a 200 before the 150, as ftplib tolerates.
+            r = self.reply()?;
+        }
+        check(r, 1)
     }
 
     /// After all the data went through: ends the data connection and reads

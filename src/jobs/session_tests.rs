@@ -108,6 +108,7 @@ fn spec(addr: std::net::SocketAddr, passwd: &str) -> Spec {
         source: None,
         credentials: Some(Credentials { user: "u".into(), passwd: passwd.into(), acct: String::new() }),
         tls: None,
+        passive: true,
         trust_pasv_ipv4: false,
         cwd: Some("/".into()),
         timeout: Some(Duration::from_secs(5)),

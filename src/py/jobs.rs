@@ -226,6 +226,7 @@ fn spec_of(ftp: &Bound<'_, PyAny>) -> PyResult<(Spec, Arc<Conn>, bool)> {
         source,
         credentials: super::credentials::recall(ftp),
         tls,
+        passive: ftp.getattr(intern!(py, "passiveserver"))?.is_truthy()?,
         trust_pasv_ipv4: ftp.getattr(intern!(py, "trust_server_pasv_ipv4_address"))?.is_truthy()?,
         cwd: None,
         timeout: conn.timeout(),
