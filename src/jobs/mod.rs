@@ -4,6 +4,7 @@
 //! progress and cancellation are shared atomics the caller polls and sets.
 
 pub mod cancel;
+pub mod data;
 pub mod download;
 pub mod error;
 pub mod hash;
