@@ -12,7 +12,7 @@ use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
 use super::error::{Error, Result};
 use super::hash::{hash_prefix, Hasher};
 use super::local;
-use super::parallel::{self, ranged, Openers};
+use super::parallel::{ranged, Openers};
 use super::ranges::{self, Range};
 use super::session::{parse_time_val, Session};
 use super::splice::{Pipe, PIPE_SIZE};
@@ -89,8 +89,10 @@ fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions) -> Result<Probe> {
 /// Asks the server for its hash of `path`; None if it declines.
 pub fn server_digest(s: &Session, method: &HashMethod, path: &str) -> Result<Option<String>> {
     let reply = match method {
-        HashMethod::Hash { name, selected, .. } => {
-            if !selected && s.cmd(&format!("OPTS HASH {name}"))?.class() != 2 {
+        HashMethod::Hash { name, .. } => {
+            // Always selected anew: FEAT's mark may be stale (checksum() or
+            // another job may have selected another algorithm since).
+            if s.cmd(&format!("OPTS HASH {name}"))?.class() != 2 {
                 return Ok(None);
             }
             s.cmd(&format!("HASH {path}"))?
@@ -109,11 +111,11 @@ pub fn download(job: &Job, first: Session, opts: &DownloadOptions, sink: Sink) -
     // Sibling sessions log in while the first one probes: one login's worth
     // of round trips saved on a distant server.
     let ahead = matches!(sink, Sink::Path { .. }) && opts.connections > 1 && job.spec.credentials.is_some();
-    let openers = if ahead { parallel::open_ahead(job, opts.connections - 1) } else { Vec::new() };
+    let openers = if ahead { Openers::start(job, opts.connections - 1) } else { Openers::none(job) };
     let p = match job.with_retries(&mut slot, |s| probe(job, s, opts)) {
         Ok(p) => p,
         Err(e) => {
-            parallel::discard(openers);
+            openers.discard();
             return Err(e);
         }
     };
@@ -122,7 +124,7 @@ pub fn download(job: &Job, first: Session, opts: &DownloadOptions, sink: Sink) -
         Sink::Stream(tx) => {
             let mut out = Out::Stream(tx);
             let mut hasher = p.digest.as_ref().map(|(m, _)| Hasher::new(m.algorithm()));
-            parallel::discard(openers);
+            openers.discard();
             let got = single(job, &mut slot, opts, p.size, 0, &mut out, &mut hasher)?;
             close_slot(slot);
             let checksum = check_digest(&p, hasher)?;
@@ -225,7 +227,7 @@ fn to_file(
             return ranged(job, slot, openers, opts, &file, part, size, todo, opts.connections, offset, p);
         }
     }
-    parallel::discard(openers);
+    openers.discard();
     file.set_len(offset).map_err(Error::Local)?;
     let mut hasher = p.digest.as_ref().map(|(m, _)| Hasher::new(m.algorithm()));
     if let Some(h) = hasher.as_mut() {

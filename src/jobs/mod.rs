@@ -5,6 +5,7 @@
 //! polls and sets.
 
 pub mod cancel;
+pub mod data;
 pub mod download;
 pub mod error;
 pub mod hash;
@@ -22,3 +23,6 @@ pub mod splice;
 pub mod upload;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod session_tests;

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
+use super::cancel::Cancel;
 use super::download::{check_digest, DownloadOptions, Outcome, Probe};
 use super::error::{Error, Result};
 use super::hash::{hash_prefix, Hasher};
@@ -20,31 +21,54 @@ use super::local;
 use super::ranges::{self, Range};
 use super::session::Session;
 
-/// Sessions being opened ahead of time, while the first one probes the file.
-pub type Openers = Vec<JoinHandle<Result<Session>>>;
-
-/// Starts opening `n` sessions in the background.
-pub fn open_ahead(job: &Job, n: usize) -> Openers {
-    (0..n)
-        .map(|_| {
-            let (spec, cancel) = (job.spec.clone(), job.cancel.clone());
-            std::thread::spawn(move || Session::open(&spec, &cancel))
-        })
-        .collect()
+/// Sessions being opened ahead of time, while the first one probes the
+/// file, with their own cancel flag: once there is no work left for them,
+/// the logins still under way are given up.
+pub struct Openers {
+    handles: Vec<JoinHandle<Result<Session>>>,
+    cancel: Cancel,
 }
 
-/// Closes sessions opened ahead but not needed, without waiting for them.
-pub fn discard(openers: Openers) {
-    if openers.is_empty() {
-        return;
+impl Openers {
+    pub fn none(job: &Job) -> Openers {
+        Openers { handles: Vec::new(), cancel: job.cancel.child() }
     }
-    std::thread::spawn(move || {
-        for h in openers {
-            if let Ok(Ok(s)) = h.join() {
-                s.close();
-            }
+
+    /// Starts opening `n` sessions in the background.
+    pub fn start(job: &Job, n: usize) -> Openers {
+        let cancel = job.cancel.child();
+        let handles = (0..n)
+            .map(|_| {
+                let (spec, cancel) = (job.spec.clone(), cancel.clone());
+                std::thread::spawn(move || Session::open(&spec, &cancel))
+            })
+            .collect();
+        Openers { handles, cancel }
+    }
+
+    /// Gives up logins still under way, and closes sessions opened for
+    /// nothing, without waiting for them.
+    pub fn discard(self) {
+        self.cancel.cancel();
+        if self.handles.is_empty() {
+            return;
         }
-    });
+        std::thread::spawn(move || {
+            for h in self.handles {
+                if let Ok(Ok(s)) = h.join() {
+                    s.close();
+                }
+            }
+        });
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Take {
+    Range(Range),
+    /// Nothing now, but a worker still logging in may give its range back.
+    Wait,
+    Done,
 }
 
 /// The ranges still to fetch, and where each worker is in its own.
@@ -56,34 +80,57 @@ struct Board {
 
 struct Inner {
     queue: VecDeque<Range>,
-    /// Per worker: (position, end) of the range it is fetching.
+    /// Per worker: (position, end) of the range it is fetching, or that is
+    /// reserved for it until it starts.
     active: Vec<Option<(u64, u64)>>,
+    started: Vec<bool>,
+}
+
+impl Inner {
+    /// One range reserved per worker, so that each session that opens has
+    /// work of its own; the rest queued.
+    fn new(pieces: Vec<Range>, workers: usize) -> Inner {
+        let mut queue: VecDeque<Range> = pieces.into();
+        let active = (0..workers).map(|_| queue.pop_front().map(|r| (r.start, r.end))).collect();
+        Inner { queue, active, started: vec![false; workers] }
+    }
 }
 
 impl Board {
-    /// The next range for `worker`: from the queue, or half of the largest
-    /// range another worker is still fetching.
-    fn take(&self, worker: usize) -> Option<Range> {
+    /// The next range for `worker`: the one reserved for it at the start,
+    /// then from the queue, then half of the largest range another worker
+    /// holds (fetching it, or about to once its session is open).
+    fn take(&self, worker: usize) -> Take {
         let mut g = self.inner.lock().unwrap();
+        if !g.started[worker] {
+            g.started[worker] = true;
+            if let Some((start, end)) = g.active[worker] {
+                return Take::Range(Range { start, end });
+            }
+        }
         let range = match g.queue.pop_front() {
             Some(r) => r,
             None => {
-                let (victim, (pos, end)) = g
+                let largest = g
                     .active
                     .iter()
                     .enumerate()
                     .filter_map(|(i, a)| a.map(|a| (i, a)))
-                    .max_by_key(|(_, (pos, end))| end.saturating_sub(*pos))?;
-                if end.saturating_sub(pos) < 2 * self.min_steal {
-                    return None;
-                }
+                    .max_by_key(|(_, (pos, end))| end.saturating_sub(*pos));
+                let Some((victim, (pos, end))) =
+                    largest.filter(|(_, (p, e))| e.saturating_sub(*p) >= 2 * self.min_steal)
+                else {
+                    // A worker still logging in may yet give its range back.
+                    let opening = (0..g.active.len()).any(|j| !g.started[j] && g.active[j].is_some());
+                    return if opening { Take::Wait } else { Take::Done };
+                };
                 let mid = pos + (end - pos) / 2;
                 g.active[victim] = Some((pos, mid));
                 Range { start: mid, end }
             }
         };
         g.active[worker] = Some((range.start, range.end));
-        Some(range)
+        Take::Range(range)
     }
 
     /// Records that `worker` is at `pos`; returns the end of its range,
@@ -143,7 +190,7 @@ pub fn ranged(
     let pieces = ranges::spread(&todo, n, opts.min_range);
     let workers = n.min(pieces.len()).max(1);
     let board = Board {
-        inner: Mutex::new(Inner { queue: pieces.into(), active: vec![None; workers] }),
+        inner: Mutex::new(Inner::new(pieces, workers)),
         // A new range costs about four round trips: not worth it for less.
         min_steal: opts.min_range.max(4 << 20),
     };
@@ -151,27 +198,46 @@ pub fn ranged(
     let used = AtomicUsize::new(0);
     let cmd = format!("RETR {}", opts.remote);
     let mut first = first;
-    let mut openers = openers;
-    let extra: Openers = openers.split_off(openers.len().min(workers.saturating_sub(1)));
-    discard(extra);
+    let stop_opening = openers.cancel.clone();
+    // Each worker but the first takes one opener at its start.
+    let openers = Mutex::new(openers);
     std::thread::scope(|scope| {
         for i in 0..workers {
-            let initial = if i == 0 { first.take().map(Ok) } else { None };
-            let opener = if i > 0 { openers.pop() } else { None };
-            let (board, failure, used, cmd) = (&board, &failure, &used, &cmd);
+            let initial = if i == 0 { first.take() } else { None };
+            let (board, failure, used, cmd, openers, stop_opening) =
+                (&board, &failure, &used, &cmd, &openers, &stop_opening);
             scope.spawn(move || {
-                let opened = match (initial, opener) {
-                    (Some(s), _) => s,
-                    (None, Some(h)) => h.join().unwrap_or_else(|_| Err(Error::Cancelled)),
-                    (None, None) => Session::open(&job.spec, &job.cancel),
+                let opened = match initial {
+                    Some(s) => Ok(s),
+                    None => {
+                        let next = openers.lock().unwrap().handles.pop();
+                        match next {
+                            Some(h) => h.join().unwrap_or(Err(Error::Cancelled)),
+                            None => Session::open(&job.spec, stop_opening),
+                        }
+                    }
                 };
-                // Refused, or failing to connect: the others carry on.
-                let Ok(session) = opened else { return };
+                let Ok(mut session) = opened else {
+                    // Refused (421/530) or unreachable: its range goes to the others.
+                    board.release(i);
+                    return;
+                };
+                session.set_cancel(job.cancel.clone());
                 let mut slot = Some(session);
                 used.fetch_add(1, Ordering::SeqCst);
                 let mut buf = vec![0u8; opts.blocksize.clamp(1, 4 << 20)];
                 let chunk = job.read_size(buf.len());
-                while let Some(range) = board.take(i) {
+                loop {
+                    let range = match board.take(i) {
+                        Take::Range(r) => r,
+                        Take::Wait => {
+                            if job.cancel.sleep(std::time::Duration::from_millis(10)).is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        Take::Done => break,
+                    };
                     let mut pos = range.start;
                     let r = job.with_retries(&mut slot, |s| {
                         fetch_range(job, s, board, i, cmd, &mut pos, size, file, &mut buf[..chunk])
@@ -192,6 +258,7 @@ pub fn ranged(
             });
         }
     });
+    openers.into_inner().unwrap().discard();
     let missing = board.missing();
     let connections = used.load(Ordering::SeqCst);
     if let Some(e) = failure.into_inner().unwrap() {
@@ -290,17 +357,17 @@ mod tests {
     }
 
     fn board(queue: Vec<Range>, workers: usize) -> Board {
-        Board { inner: Mutex::new(Inner { queue: queue.into(), active: vec![None; workers] }), min_steal: 10 }
+        Board { inner: Mutex::new(Inner::new(queue, workers)), min_steal: 10 }
     }
 
     #[test]
     fn takes_from_the_queue_then_steals_half_of_the_largest() {
         let b = board(vec![Range { start: 0, end: 100 }, Range { start: 100, end: 400 }], 3);
-        assert_eq!(b.take(0), Some(Range { start: 0, end: 100 }));
-        assert_eq!(b.take(1), Some(Range { start: 100, end: 400 }));
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 100 }));
+        assert_eq!(b.take(1), Take::Range(Range { start: 100, end: 400 }));
         assert_eq!(b.advance(1, 200), 400);
         // Worker 2 finds the queue empty: it takes [300, 400) from worker 1.
-        assert_eq!(b.take(2), Some(Range { start: 300, end: 400 }));
+        assert_eq!(b.take(2), Take::Range(Range { start: 300, end: 400 }));
         assert_eq!(b.end(1), 300);
         assert_eq!(b.advance(1, 250), 300);
     }
@@ -308,14 +375,25 @@ mod tests {
     #[test]
     fn small_ranges_are_not_split() {
         let b = board(vec![Range { start: 0, end: 15 }], 2);
-        assert_eq!(b.take(0), Some(Range { start: 0, end: 15 }));
-        assert_eq!(b.take(1), None);
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 15 }));
+        assert_eq!(b.take(1), Take::Done);
+    }
+
+    #[test]
+    fn a_reserved_range_waits_for_its_worker_or_goes_back() {
+        let b = board(vec![Range { start: 0, end: 15 }, Range { start: 15, end: 30 }], 2);
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 15 }));
+        b.advance(0, 15);
+        b.release(0);
+        assert_eq!(b.take(0), Take::Wait); // worker 1 is still logging in
+        b.release(1); // ... and was refused
+        assert_eq!(b.take(0), Take::Range(Range { start: 15, end: 30 }));
     }
 
     #[test]
     fn released_remainders_are_missing() {
         let b = board(vec![Range { start: 0, end: 100 }, Range { start: 100, end: 200 }], 2);
-        b.take(0);
+        let _ = b.take(0);
         b.advance(0, 40);
         b.release(0);
         assert_eq!(b.missing(), vec![Range { start: 40, end: 100 }, Range { start: 100, end: 200 }]);
