@@ -49,6 +49,8 @@ class Vsftpd:
     and 127.0.0.1 is made; ``srv.certfile`` can serve as the client's CA file.
     ``log_protocol=True`` logs every command and reply to ``srv.log_path``
     (which always receives vsftpd's own startup errors).
+    ``max_per_ip`` caps the sessions one client address may hold (vsftpd
+    answers the next with 421).
     """
 
     def __init__(
@@ -63,6 +65,7 @@ class Vsftpd:
         certfile=None,
         keyfile=None,
         log_protocol=False,
+        max_per_ip=200,
     ):
         if tls not in (None, "explicit", "implicit"):
             raise ValueError(f"tls must be None, 'explicit' or 'implicit', not {tls!r}")
@@ -85,6 +88,7 @@ class Vsftpd:
         self.keyfile = keyfile or certfile
         self._given_cert = (certfile, self.keyfile) if certfile else None
         self.log_protocol = log_protocol
+        self.max_per_ip = max_per_ip
         self.state_dir = None
         self.log_path = None
         self.config_path = None
@@ -228,7 +232,7 @@ class Vsftpd:
             "port_enable": "YES",
             "connect_from_port_20": "NO",  # port 20 would clash between servers
             "max_clients": 200,
-            "max_per_ip": 200,
+            "max_per_ip": self.max_per_ip,
             "use_sendfile": "YES",
             "xferlog_enable": "YES" if self.log_protocol else "NO",
             "xferlog_std_format": "NO",

@@ -91,11 +91,17 @@ class Stream:
 
 
 class Pool:
-    def __init__(self, connect, cap, *, idle_timeout=30.0, noop_after=2.0):
+    def __init__(
+        self, connect, cap, *, idle_timeout=30.0, noop_after=2.0, regrow_after=5.0
+    ):
         self._connect = connect
         self.cap = self.max_cap = max(1, int(cap))
         self.idle_timeout = idle_timeout
         self.noop_after = noop_after
+        # A refusal may have been a neighbour's session that had not yet
+        # ended: after a while, try one more again.
+        self.regrow_after = regrow_after
+        self._shrunk_at = 0.0
         self._cond = threading.Condition()
         self._idle = []  # (session, released at): last in, first out
         self._busy = set()
@@ -129,6 +135,12 @@ class Pool:
             with self._cond:
                 self._after_fork_locked()
                 now = time.monotonic()
+                if (
+                    self.cap < self.max_cap
+                    and now - self._shrunk_at > self.regrow_after
+                ):
+                    self.cap += 1
+                    self._shrunk_at = now
                 while self._idle and now - self._idle[0][1] > self.idle_timeout:
                     stale.append(self._idle.pop(0)[0])
                 if self._idle:
@@ -171,6 +183,7 @@ class Pool:
                     if others and _refusal(exc):
                         # The server holds us to fewer sessions: live with it.
                         self.cap = max(1, others)
+                        self._shrunk_at = time.monotonic()
                         self._cond.notify_all()
                         continue
                     self._cond.notify_all()

@@ -58,7 +58,8 @@ class FTPFileSystem(AbstractFileSystem):
     The parameters of fsspec's ``FTPFileSystem``: *host*, *port* (21, or 990
     with implicit TLS), *username*/*password*/*acct* (anonymous without),
     *block_size* (read-ahead and write buffer, default 64 KiB), *tempdir*
-    (where uncommitted writes go), *timeout* (seconds, per operation on a
+    (where writes in a transaction wait to be committed; default: beside
+    their target), *timeout* (seconds, per operation on a
     session), *encoding* (of paths), *tls* (True for explicit FTPS; a string
     such as ``"tls"`` means implicit FTPS, as in fsspec). And rftplib's:
     *connections*, the most sessions open at once (default 4); *implicit_tls*;
@@ -103,39 +104,31 @@ class FTPFileSystem(AbstractFileSystem):
         self.timeout = timeout
         self.encoding = encoding
         self.blocksize = block_size or 2**16
-        self.tempdir = tempdir or "/tmp"
+        self.tempdir = tempdir
         self.connections = max(1, int(connections))
         self.ssl_context = ssl_context
         self.retries = max(0, int(retries))
         self._local = threading.local()
         self._mlsd = None  # unknown until the first listing
-        self._pool = Pool(self._new_session, self.connections)
+        self._pool = Pool(self._session_spec().connect, self.connections)
         # Every session closes when the instance goes, even without close().
         self._finalizer = weakref.finalize(self, self._pool.close)
 
     # -- sessions ----------------------------------------------------------------
 
-    def _new_session(self):
-        if self.tls:
-            ftp = FTP_TLS(
-                context=self.ssl_context,
-                timeout=self.timeout,
-                encoding=self.encoding,
-                implicit=self.implicit_tls,
-            )
-        else:
-            ftp = FTP(timeout=self.timeout, encoding=self.encoding)
-        try:
-            ftp.connect(self.host, self.port)
-            ftp.login(*self.cred)
-            if self.tls:
-                ftp.prot_p()
-            # Once per session: every transfer below is binary, listings too.
-            ftp.voidcmd("TYPE I")
-        except BaseException:
-            ftp.close()
-            raise
-        return ftp
+    def _session_spec(self):
+        """What a new session needs, without a reference to this instance
+        (the pool outlives it in the finalizer)."""
+        return _SessionSpec(
+            self.host,
+            self.port,
+            self.cred,
+            self.timeout,
+            self.encoding,
+            self.tls,
+            self.implicit_tls,
+            self.ssl_context,
+        )
 
     def _run(self, fn):
         """``fn(session)`` on a pooled session, again on a new one if the
@@ -144,8 +137,8 @@ class FTPFileSystem(AbstractFileSystem):
         while True:
             try:
                 ftp = self._pool.acquire()
-            except error_perm:
-                raise
+            except error_perm as exc:  # the login was refused
+                raise _error(PermissionError, exc, f"{self.host}:{self.port}") from exc
             except _RETRYABLE:
                 if attempt >= self.retries:
                     raise
@@ -556,7 +549,7 @@ class FTPFileSystem(AbstractFileSystem):
         try:
             self._run(lambda ftp: self._store(ftp, path, value))
         except error_perm as exc:
-            raise self._explain(exc, path, directory=IsADirectoryError) from exc
+            raise self._explain_write(exc, path) from exc
         finally:
             self.invalidate_cache(path)
 
@@ -592,7 +585,7 @@ class FTPFileSystem(AbstractFileSystem):
                 except error_perm:
                     raise exc from None
         except error_perm as exc:
-            raise self._explain(exc, rpath, directory=IsADirectoryError) from exc
+            raise self._explain_write(exc, rpath) from exc
         finally:
             self.invalidate_cache(rpath)
 
@@ -739,6 +732,21 @@ class FTPFileSystem(AbstractFileSystem):
 
     # -- errors -----------------------------------------------------------------------
 
+    def _explain_write(self, exc, path):
+        """The builtin error a 5xx to STOR/APPE of ``path`` means."""
+        if str(exc)[:3] not in ("550", "450", "553"):
+            return _translate(exc, path)
+        try:
+            entry = self._lookup(path, refresh=True)
+            parent = self._lookup(self._parent(path), refresh=True)
+        except OSError:
+            entry = parent = None
+        if entry is not None and entry["type"] == "directory":
+            return _error(IsADirectoryError, exc, path)
+        if parent is None:
+            return _error(FileNotFoundError, exc, path)
+        return _error(PermissionError, exc, path)
+
     def _explain(self, exc, path, directory=None):
         """The builtin error a 5xx about ``path`` means, found by looking."""
         code = str(exc)[:3]
@@ -755,6 +763,49 @@ class FTPFileSystem(AbstractFileSystem):
         if code == "553" or "denied" in str(exc).lower() or code == "550":
             return _error(PermissionError, exc, path)
         return _translate(exc, path)
+
+
+class _SessionSpec:
+    __slots__ = (
+        "cred",
+        "encoding",
+        "host",
+        "implicit_tls",
+        "port",
+        "ssl_context",
+        "timeout",
+        "tls",
+    )
+
+    def __init__(
+        self, host, port, cred, timeout, encoding, tls, implicit_tls, ssl_context
+    ):
+        self.host, self.port, self.cred = host, port, cred
+        self.timeout, self.encoding = timeout, encoding
+        self.tls, self.implicit_tls, self.ssl_context = tls, implicit_tls, ssl_context
+
+    def connect(self):
+        """A new session: connected, logged in, PROT P with TLS, TYPE I."""
+        if self.tls:
+            ftp = FTP_TLS(
+                context=self.ssl_context,
+                timeout=self.timeout,
+                encoding=self.encoding,
+                implicit=self.implicit_tls,
+            )
+        else:
+            ftp = FTP(timeout=self.timeout, encoding=self.encoding)
+        try:
+            ftp.connect(self.host, self.port)
+            ftp.login(*self.cred)
+            if self.tls:
+                ftp.prot_p()
+            # Once per session: every transfer below is binary, listings too.
+            ftp.voidcmd("TYPE I")
+        except BaseException:
+            ftp.close()
+            raise
+        return ftp
 
 
 class FTPSFileSystem(FTPFileSystem):
@@ -797,8 +848,13 @@ class FTPFile(AbstractBufferedFile):
             **kwargs,
         )
         if not autocommit and self.writable():
+            # Beside the target unless told otherwise: a rename within one
+            # directory works on every server.
             self.target = self.path
-            self.path = f"{fs.tempdir.rstrip('/')}/{uuid.uuid4()}"
+            folder, _, name = self.path.rpartition("/")
+            if fs.tempdir:
+                folder = fs.tempdir.rstrip("/")
+            self.path = f"{folder}/.{name}.{uuid.uuid4().hex[:12]}.part"
 
     def _fetch_range(self, start, end):
         end = min(end, self.size)
@@ -864,7 +920,7 @@ class FTPFile(AbstractBufferedFile):
             self._conn = ftp.transfercmd(f"{cmd} {self.path}")
         except error_perm as exc:
             pool.release(ftp)
-            raise self.fs._explain(exc, self.path, directory=IsADirectoryError) from exc
+            raise self.fs._explain_write(exc, self.path) from exc
         except BaseException:
             pool.discard(ftp)
             raise
