@@ -20,6 +20,7 @@ import ftplib as _ftplib  # noqa: F401
 from ._rftplib import (
     B_CRLF,
     CRLF,
+    Entry,
     FTP,
     FTP_PORT,
     FTP_TLS,
@@ -39,6 +40,7 @@ from ._rftplib import (
 from ._cli import test
 from ._helpers import ftpcp, print_line
 from . import _signatures
+from . import _listing
 
 __all__ = [
     "FTP",
@@ -63,3 +65,4 @@ else:  # pragma: no cover
     all_errors = (Error, OSError, EOFError)
 
 _signatures.install(_ftplib, FTP, FTP_TLS)
+_listing.install(FTP)

@@ -1026,7 +1026,7 @@ pub(crate) fn read_welcome<'py>(this: &Bound<'py, PyAny>) -> PyResult<Bound<'py,
 
 /// After a transfer: shut TLS down on the data connection (close_notify), as
 /// ftplib does for an `ssl.SSLSocket`; `unwrap` is looked up on the object.
-fn unwrap_if_tls(conn: &Bound<'_, PyAny>) -> PyResult<()> {
+pub(crate) fn unwrap_if_tls(conn: &Bound<'_, PyAny>) -> PyResult<()> {
     let py = conn.py();
     let is_tls = match conn.cast::<Socket>() {
         Ok(s) => s.get().was_tls(),

@@ -6,6 +6,7 @@ mod errors;
 mod ftp;
 mod ftp_tls;
 mod functions;
+mod listing;
 mod socket;
 mod text;
 mod tls_config;
@@ -25,6 +26,7 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("B_CRLF", pyo3::types::PyBytes::new(py, b"\r\n"))?;
     errors::register(m)?;
     functions::register(m)?;
+    listing::register(m)?;
     m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;
