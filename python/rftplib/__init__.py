@@ -41,6 +41,7 @@ from ._cli import test
 from ._helpers import ftpcp, print_line
 from . import _signatures
 from . import _listing
+from . import _transfers
 
 __all__ = [
     "FTP",
@@ -66,3 +67,4 @@ else:  # pragma: no cover
 
 _signatures.install(_ftplib, FTP, FTP_TLS)
 _listing.install(FTP)
+_transfers.install(FTP)

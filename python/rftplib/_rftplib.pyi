@@ -56,6 +56,9 @@ __all__ = [
     "ListeningSocket",
     "Socket",
     "__version__",
+    "_choose_hash",
+    "_parse_feat",
+    "_parse_hash_reply",
     "_parse_mlsd_line",
     "error_perm",
     "error_proto",
@@ -125,6 +128,17 @@ def _parse_mlsd_line(line: str) -> tuple[str, dict[str, str]]:
 
     Fact names are lowercased; the name is everything after the first space.
     """
+
+def _parse_feat(reply: str) -> list[tuple[str, str]]:
+    """The features of a FEAT reply, ``[(NAME, parameters), ...]`` in the server's order."""
+
+def _choose_hash(
+    features: list[tuple[str, str]], wanted: str | None = None
+) -> tuple[str, str, str | None] | None:
+    """How to ask for a hash: ``(command, algorithm, opts_hash_argument)``, or None."""
+
+def _parse_hash_reply(reply: str, algorithm_name: str) -> str | None:
+    """The lower-case hex digest in a HASH or X-command reply, or None."""
 
 @final
 class Socket:
@@ -614,6 +628,26 @@ class FTP:
 
     def close(self) -> None:
         """Close the connection without sending QUIT. Safe to call more than once."""
+
+    # -- Additions beyond ftplib (rftplib._transfers) ------------------------
+
+    def feat(self) -> dict[str, str]:
+        """Send FEAT and return the features as ``{NAME: parameters}``.
+
+        Names are upper-cased (``{"SIZE": "", "REST": "STREAM", "HASH":
+        "SHA-256*;MD5"}``). The answer is cached for the control connection:
+        a new ``connect()`` asks again. A server without FEAT raises error_perm.
+        """
+
+    def checksum(self, path: str, algorithm: str | None = None) -> tuple[str, str]:
+        """The server's hash of the remote file *path*: ``(algorithm, hexdigest)``.
+
+        Uses HASH (selecting the algorithm with ``OPTS HASH``) or the older
+        XSHA256/XSHA1/XMD5/XCRC, as FEAT announces them; the strongest offered
+        is used unless *algorithm* ("SHA-256", "SHA-1", "MD5" or "CRC32") is
+        given. Raises error_perm when the server cannot hash with it, and
+        ValueError for an unknown algorithm name.
+        """
 
 class FTP_TLS(FTP):
     """An FTP client with explicit TLS (RFC 4217), a drop-in for ``ftplib.FTP_TLS``.

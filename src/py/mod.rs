@@ -3,6 +3,7 @@
 mod args;
 mod dispatch;
 mod errors;
+mod feat;
 mod ftp;
 mod ftp_tls;
 mod functions;
@@ -27,6 +28,7 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     functions::register(m)?;
     listing::register(m)?;
+    feat::register(m)?;
     m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;
