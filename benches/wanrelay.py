@@ -433,8 +433,7 @@ def _selftest(args):
         root.mkdir()
         data = os.urandom(1 << 20)
         with open(root / "big.bin", "wb") as f:
-            for _ in range(args.size):
-                f.write(data)
+            f.writelines(data for _ in range(args.size))
         want = hashlib.sha256()
         for _ in range(args.size):
             want.update(data)
