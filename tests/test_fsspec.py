@@ -376,6 +376,20 @@ def test_checksum_and_ukey_follow_the_content(fs, srv):
     assert first[0] != second[0] and first[1] != second[1]
 
 
+def test_checksum_is_the_servers_hash_where_offered(root):
+    from servers import PyftpdlibThreaded
+    from transfer_servers import HashMixin
+
+    with PyftpdlibThreaded(root, handler_mixins=(HashMixin,)) as srv:
+        fs = make_fs(srv)
+        assert fs.checksum("/big.bin") == int(sha256(BIG), 16)
+        fs.pipe_file("/big.bin", b"changed")
+        assert fs.checksum("/big.bin") == int(sha256(b"changed"), 16)
+        with pytest.raises(FileNotFoundError):
+            fs.checksum("/missing.bin")
+        fs.close()
+
+
 # -- errors -----------------------------------------------------------------------------------
 
 

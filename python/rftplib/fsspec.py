@@ -40,6 +40,7 @@ from fsspec.utils import infer_storage_options, isfilelike, tokenize
 
 from . import FTP, FTP_TLS, error_perm, error_proto, error_reply, error_temp
 from ._fsspec_pool import Pool, Stream
+from ._rftplib import _read_listing
 
 __all__ = ["FTPFile", "FTPFileSystem", "FTPSFileSystem", "register"]
 
@@ -110,6 +111,7 @@ class FTPFileSystem(AbstractFileSystem):
         self.retries = max(0, int(retries))
         self._local = threading.local()
         self._mlsd = None  # unknown until the first listing
+        self._server_hash = None  # whether the server hashes files: unknown yet
         self._pool = Pool(self._session_spec().connect, self.connections)
         # Every session closes when the instance goes, even without close().
         self._finalizer = weakref.finalize(self, self._pool.close)
@@ -196,21 +198,29 @@ class FTPFileSystem(AbstractFileSystem):
     # -- listings -------------------------------------------------------------------
 
     def _list_raw(self, ftp, path):
-        """Entries of directory ``path`` as fsspec dicts; error_perm if not one."""
-        if self._mlsd is not False:
+        """Entries of directory ``path`` as fsspec dicts; error_perm if not one.
+
+        MLSD where FEAT offers MLST, else LIST in any dialect rftplib's
+        listing parser reads (Unix, DOS/IIS, EPLF). Read in binary mode, the
+        session's only mode, rather than through ``scandir`` (which switches
+        to ASCII and back, two more round trips per directory).
+        """
+        if self._mlsd is None:
             try:
-                data = _retr_bytes(ftp, f"MLSD {path}")
-                self._mlsd = True
-                return _parse_mlsd(data, path, self.encoding)
-            except error_perm as exc:
-                if self._mlsd or str(exc)[:3] not in ("500", "502", "504"):
-                    raise
+                self._mlsd = "MLST" in ftp.feat()
+            except error_perm:
                 self._mlsd = False
-        # LIST of a missing path is an empty listing on some servers (vsftpd),
-        # and of a file is that file: CWD first tells a directory apart.
-        ftp.cwd(path)
-        data = _retr_bytes(ftp, "LIST")
-        return _parse_list(data, path, self.encoding)
+        if self._mlsd:
+            conn = ftp.transfercmd(f"MLSD {path}")
+        else:
+            # LIST of a missing path is an empty listing on some servers
+            # (vsftpd), and of a file is that file: CWD tells a directory apart.
+            ftp.cwd(path)
+            conn = ftp.transfercmd("LIST")
+        with conn:
+            entries = _read_listing(conn, self._mlsd, path, self.encoding)
+        ftp.voidresp()
+        return [_entry_dict(e, path) for e in entries if e.name not in (".", "..")]
 
     def ls(self, path, detail=True, refresh=False, **kwargs):
         path = self._strip_protocol(path)
@@ -721,7 +731,20 @@ class FTPFileSystem(AbstractFileSystem):
             raise self._explain(exc, path) from exc
 
     def checksum(self, path):
-        """An int that changes when the file does: size and modification time."""
+        """An int that changes when the file does: the server's hash of the
+        file where FEAT offers one (HASH, XSHA256, XSHA1, XMD5, XCRC; the
+        server reads the whole file), else from its size and modification time."""
+        path = self._strip_protocol(path)
+        if self._server_hash is not False:
+            try:
+                _, digest = self._run(lambda ftp: ftp.checksum(path))
+            except error_perm as exc:
+                if self._server_hash or str(exc)[:3] not in ("500", "501", "502", "504"):
+                    raise self._explain(exc, path, directory=IsADirectoryError) from exc
+                self._server_hash = False
+            else:
+                self._server_hash = True
+                return int(digest, 16)
         info = self.info(path)
         return int(tokenize(info["name"], info["size"], str(info.get("modified"))), 16)
 
@@ -1045,108 +1068,26 @@ def _join(parent, name):
     return ("" if parent == "/" else parent) + "/" + name
 
 
-def _parse_mlsd(data, path, encoding):
-    entries = []
-    for line in data.decode(encoding, "surrogateescape").splitlines():
-        if not line.strip():
-            continue
-        facts_text, _, name = line.partition(" ")
-        facts = {}
-        for fact in facts_text.split(";"):
-            key, sep, value = fact.partition("=")
-            if sep:
-                facts[key.lower()] = value
-        kind = facts.get("type", "").lower()
-        if kind in ("cdir", "pdir") or name in (".", ".."):
-            continue
-        entry = {
-            "name": _join(path, name),
-            "size": int(facts.get("size", 0) or 0),
-            "type": {"file": "file", "dir": "directory"}.get(kind, "other"),
-            "modified": _parse_facttime(facts["modify"]) if "modify" in facts else None,
-        }
-        if kind.startswith("os.unix=slink") or kind == "os.unix=symlink":
-            entry["type"] = "link"
-        if entry["type"] == "directory":
-            entry["size"] = 0
-        for key in ("perm", "unique", "unix.mode", "unix.owner", "unix.group"):
-            if key in facts:
-                entry[key] = facts[key]
-        entries.append(entry)
-    return entries
+_KINDS = {"file": "file", "dir": "directory", "link": "link"}
 
 
-_MONTHS = {
-    m: i
-    for i, m in enumerate(
-        [
-            "jan",
-            "feb",
-            "mar",
-            "apr",
-            "may",
-            "jun",
-            "jul",
-            "aug",
-            "sep",
-            "oct",
-            "nov",
-            "dec",
-        ],
-        1,
-    )
-}
-
-
-def _parse_list(data, path, encoding):
-    """Unix ``ls -l`` lines (vsftpd, pyftpdlib, ProFTPD, most others)."""
-    entries = []
-    now = _dt.datetime.now(_dt.timezone.utc)
-    for line in data.decode(encoding, "surrogateescape").splitlines():
-        parts = line.split(None, 8)
-        if len(parts) < 9 or parts[0][0] not in "-dlcbps":
-            continue
-        mode, size, month, day, when, name = (
-            parts[0],
-            parts[4],
-            parts[5],
-            parts[6],
-            parts[7],
-            parts[8],
-        )
-        target = None
-        if mode[0] == "l" and " -> " in name:
-            name, target = name.split(" -> ", 1)
-        if name in (".", ".."):
-            continue
-        kind = {"-": "file", "d": "directory", "l": "link"}.get(mode[0], "other")
-        entry = {
-            "name": _join(path, name),
-            "size": int(size) if size.isdigit() and kind != "directory" else 0,
-            "type": kind,
-            "modified": _list_time(month, day, when, now),
-            "unix.mode": mode,
-            "unix.owner": parts[2],
-            "unix.group": parts[3],
-        }
-        if target is not None:
-            entry["target"] = target
-        entries.append(entry)
-    return entries
-
-
-def _list_time(month, day, when, now):
-    try:
-        m, d = _MONTHS[month[:3].lower()], int(day)
-        if ":" in when:
-            hh, mm = (int(x) for x in when.split(":"))
-            stamp = _dt.datetime(now.year, m, d, hh, mm, tzinfo=_dt.timezone.utc)
-            if stamp > now + _dt.timedelta(days=2):
-                stamp = stamp.replace(year=now.year - 1)
-            return stamp
-        return _dt.datetime(int(when), m, d, tzinfo=_dt.timezone.utc)
-    except (KeyError, ValueError):
-        return None
+def _entry_dict(entry, parent):
+    """An rftplib.Entry as the dict fsspec's ``ls(detail=True)`` returns."""
+    kind = _KINDS.get(entry.type, "other")
+    out = {
+        "name": _join(parent, entry.name),
+        "size": (entry.size or 0) if kind != "directory" else 0,
+        "type": kind,
+        "modified": entry.modified,
+    }
+    for key in ("permissions", "owner", "group", "target"):
+        value = getattr(entry, key)
+        if value is not None:
+            out[key] = value
+    unique = entry.facts.get("unique") if entry.facts else None
+    if unique is not None:
+        out["unique"] = unique
+    return out
 
 
 def _translate(exc, path):
