@@ -263,7 +263,9 @@ def test_random_reads_seek_with_rest(fs, srv, counted):
         ("RETR", 3_000_000),
         ("RETR", 5000),
     ]
-    assert fs._pool.live == 1
+    # A seek hands the cut transfer to another thread and goes on with a
+    # second session; no more are needed.
+    assert fs._pool.live <= 2
 
 
 def test_open_files_share_a_small_pool(ftpd, counted):

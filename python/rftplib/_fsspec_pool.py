@@ -46,21 +46,23 @@ class Stream:
 
     def read(self, n):
         """Up to ``n`` bytes (fewer only at the end of the file)."""
-        buf = bytearray(n)
-        view = memoryview(buf)
-        got = 0
-        recv_into = self.conn.recv_into
+        recv = self.conn.recv
+        first = recv(n)
+        got = len(first)
+        if got == n or not got:
+            self.eof = not got
+            self.pos += got
+            return first
+        chunks = [first]
         while got < n:
-            k = recv_into(view[got:])
-            if not k:
+            chunk = recv(n - got)
+            if not chunk:
                 self.eof = True
                 break
-            got += k
+            chunks.append(chunk)
+            got += len(chunk)
         self.pos += got
-        view.release()
-        if got < n:
-            del buf[got:]
-        return bytes(buf)
+        return b"".join(chunks)
 
     def skip(self, n):
         while n > 0:
@@ -228,6 +230,21 @@ class Pool:
             self._cond.notify()
         if doomed:
             _close(stream.ftp)
+
+    def stop_later(self, stream):
+        """End ``stream`` in another thread, then give its session back: the
+        caller goes on at once with another session (a seek costs no wait
+        for the cut transfer's reply)."""
+
+        def stop():
+            try:
+                stream.stop()
+            except BaseException:  # noqa: BLE001 - the session is unusable, nothing more
+                self.discard(stream.ftp)
+            else:
+                self.release(stream.ftp)
+
+        threading.Thread(target=stop, name="rftplib-fsspec-stop", daemon=True).start()
 
     def unpark(self, key):
         """The stream parked under ``key``, now the caller's; None if it was taken."""

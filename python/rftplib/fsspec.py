@@ -854,7 +854,8 @@ class FTPFile(AbstractBufferedFile):
         mode="rb",
         block_size="default",
         autocommit=True,
-        cache_type="readahead",
+        # No read-ahead copy: the open RETR streams ahead by itself.
+        cache_type="none",
         cache_options=None,
         **kwargs,
     ):
@@ -897,8 +898,8 @@ class FTPFile(AbstractBufferedFile):
                 ):
                     stream.skip(start - stream.pos)
                 if stream is not None and (stream.eof or stream.pos != start):
-                    stream.stop()
-                    stream = None
+                    pool.stop_later(stream)  # its session comes back when it is done
+                    stream = ftp = None
                 if ftp is None:
                     ftp = pool.acquire()
                 if stream is None:
