@@ -552,6 +552,17 @@ def test_close_and_garbage_collection_end_every_session(root):
         assert srv.wait_idle(), srv.session_pids()
 
 
+def test_closing_a_file_whose_server_went_away_succeeds(root):
+    from vsftpd import Vsftpd
+
+    with Vsftpd(root) as srv:
+        fs = make_fs(srv)
+        f = fs.open(base(srv) + "/big.bin", "rb", block_size=1000)
+        assert f.read(10) == BIG[:10]  # a parked RETR holds a session
+    f.close()  # the server is gone: the session goes, quietly
+    assert f.closed and fs._pool.live == 0
+
+
 def test_dropped_session_is_retried_on_a_new_one(ftpd):
     fs = make_fs(ftpd, connections=1)
     assert fs.cat_file("/small.bin") == CONTENT["small.bin"]

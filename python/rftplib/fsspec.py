@@ -38,7 +38,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.spec import AbstractBufferedFile, AbstractFileSystem
 from fsspec.utils import infer_storage_options, isfilelike, tokenize
 
-from . import FTP, FTP_TLS, error_perm, error_proto, error_reply, error_temp
+from . import FTP, FTP_TLS, all_errors, error_perm, error_proto, error_reply, error_temp
 from ._fsspec_pool import Pool, Stream
 from ._rftplib import _read_listing
 
@@ -1002,12 +1002,18 @@ class FTPFile(AbstractBufferedFile):
         if not self.closed and self.readable():
             stream = self.fs._pool.unpark(self._key)
             if stream is not None:
+                # Nobody wants the rest of that transfer: if the connection
+                # has died meanwhile (a server gone, an idle timeout), the
+                # session goes, and closing the file still succeeds.
                 try:
                     stream.stop()
+                except all_errors:
+                    self.fs._pool.discard(stream.ftp)
                 except BaseException:
                     self.fs._pool.discard(stream.ftp)
                     raise
-                self.fs._pool.release(stream.ftp)
+                else:
+                    self.fs._pool.release(stream.ftp)
         super().close()
 
 
