@@ -486,7 +486,7 @@ def test_16_threads_4_sessions_server_limit_4(root):
     blobs = {n: os.urandom(100_000 + i) for i, n in enumerate(names)}
     for n, data in blobs.items():
         (root / n).write_bytes(data)
-    with Vsftpd(root, max_per_ip=4) as srv:
+    with Vsftpd(root, config={"max_per_ip": 4}) as srv:
         assert srv.wait_idle()  # the start-up probe's session counts until it ends
         b = base(srv)
         fs = make_fs(srv, connections=4)
@@ -517,7 +517,7 @@ def test_16_threads_4_sessions_server_limit_4(root):
 def test_server_limit_below_pool_size_shrinks_the_pool(root):
     from vsftpd import Vsftpd
 
-    with Vsftpd(root, max_per_ip=2) as srv:
+    with Vsftpd(root, config={"max_per_ip": 2}) as srv:
         assert srv.wait_idle()
         fs = make_fs(srv, connections=6)
         b = base(srv)

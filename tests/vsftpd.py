@@ -48,9 +48,8 @@ class Vsftpd:
     Without ``certfile``/``keyfile`` a self-signed certificate for localhost
     and 127.0.0.1 is made; ``srv.certfile`` can serve as the client's CA file.
     ``log_protocol=True`` logs every command and reply to ``srv.log_path``
-    (which always receives vsftpd's own startup errors).
-    ``max_per_ip`` caps the sessions one client address may hold (vsftpd
-    answers the next with 421).
+    (which always receives vsftpd's own startup errors). ``config`` adds or
+    overrides vsftpd.conf settings (``{"max_per_ip": 2}``).
     """
 
     def __init__(
@@ -65,7 +64,7 @@ class Vsftpd:
         certfile=None,
         keyfile=None,
         log_protocol=False,
-        max_per_ip=200,
+        config=None,
     ):
         if tls not in (None, "explicit", "implicit"):
             raise ValueError(f"tls must be None, 'explicit' or 'implicit', not {tls!r}")
@@ -88,7 +87,7 @@ class Vsftpd:
         self.keyfile = keyfile or certfile
         self._given_cert = (certfile, self.keyfile) if certfile else None
         self.log_protocol = log_protocol
-        self.max_per_ip = max_per_ip
+        self.extra_config = dict(config or {})
         self.state_dir = None
         self.log_path = None
         self.config_path = None
@@ -232,7 +231,7 @@ class Vsftpd:
             "port_enable": "YES",
             "connect_from_port_20": "NO",  # port 20 would clash between servers
             "max_clients": 200,
-            "max_per_ip": self.max_per_ip,
+            "max_per_ip": 200,
             "use_sendfile": "YES",
             "xferlog_enable": "YES" if self.log_protocol else "NO",
             "xferlog_std_format": "NO",
@@ -254,6 +253,7 @@ class Vsftpd:
                     "implicit_ssl": "YES" if self.tls == "implicit" else "NO",
                 }
             )
+        lines.update(self.extra_config)
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
     def _launch(self):

@@ -39,6 +39,8 @@ from ._rftplib import (
 )
 from ._cli import test
 from ._helpers import ftpcp, print_line
+from ._rftplib import VerificationError
+from ._transfers import TransferResult
 from . import _signatures
 from . import _listing
 from . import _transfers

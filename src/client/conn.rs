@@ -141,6 +141,40 @@ impl Conn {
         })
     }
 
+    /// Moves up to `len` bytes from this socket into the pipe `pipe_w` with
+    /// `splice(2)`, without copying them through user space. `Ready(None)`
+    /// when this connection cannot (TLS, or bytes already buffered here);
+    /// `Ready(Some(0))` at EOF.
+    pub fn splice_to_pipe(&self, pipe_w: i32, len: usize, deadline: Deadline) -> Result<Poll<Option<usize>>> {
+        self.with_io(|io| {
+            if !io.rbuf.is_empty() || !matches!(io.stream.stream, Stream::Plain(_)) {
+                return Ok(Poll::Ready(None));
+            }
+            if io.eof {
+                return Ok(Poll::Ready(Some(0)));
+            }
+            // splice honours the socket's receive timeout (SO_RCVTIMEO).
+            io.stream.set_read_slice(deadline.slice()?)?;
+            let fd = io.stream.stream.tcp().as_raw_fd();
+            // SAFETY: two valid descriptors; null offsets (a socket and a pipe).
+            let n = unsafe {
+                libc::splice(fd, std::ptr::null_mut(), pipe_w, std::ptr::null_mut(), len, libc::SPLICE_F_MOVE)
+            };
+            if n >= 0 {
+                if n == 0 {
+                    io.eof = true;
+                }
+                return Ok(Poll::Ready(Some(n as usize)));
+            }
+            let e = std::io::Error::last_os_error();
+            if is_would_block(&e) || e.kind() == std::io::ErrorKind::Interrupted {
+                Ok(Poll::Pending)
+            } else {
+                Err(e.into())
+            }
+        })
+    }
+
     /// Like `socket.send`: writes some of `data`.
     pub fn send(&self, data: &[u8], deadline: Deadline) -> Result<Poll<usize>> {
         self.with_io(|io| {

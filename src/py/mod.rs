@@ -1,6 +1,7 @@
 //! The only code that knows about Python: the `rftplib._rftplib` module.
 
 mod args;
+mod credentials;
 mod dispatch;
 mod errors;
 mod feat;
@@ -8,6 +9,7 @@ mod ftp;
 mod ftp_tls;
 mod functions;
 mod listing;
+mod jobs;
 mod socket;
 mod text;
 mod tls_config;
@@ -29,6 +31,7 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     functions::register(m)?;
     listing::register(m)?;
     feat::register(m)?;
+    jobs::register(m)?;
     m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;
