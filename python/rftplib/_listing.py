@@ -27,7 +27,7 @@ def mlsd(ftp, path, facts):
     if facts:
         ftp.sendcmd("OPTS MLST " + ";".join(facts) + ";")
     if path:
-        cmd = "MLSD %s" % path
+        cmd = f"MLSD {path}"
     else:
         cmd = "MLSD"
     lines = []
@@ -142,7 +142,7 @@ def stat(self, path, *, mlst=None):
             return entry._with_path(path)
     if missing is not None:
         raise missing
-    raise error_perm("550 %s: No such file or directory." % path)
+    raise error_perm(f"550 {path}: No such file or directory.")
 
 
 def walk(self, top="", *, topdown=True, onerror=None, mlsd=None):

@@ -55,6 +55,7 @@ __all__ = [
     "MAXLINE",
     "MSG_OOB",
     "ControlFile",
+    "Entry",
     "Error",
     "ListeningSocket",
     "Socket",
@@ -63,9 +64,13 @@ __all__ = [
     "__version__",
     "_choose_hash",
     "_download",
+    "_mlsd_entry",
+    "_mlst_entry",
     "_parse_feat",
     "_parse_hash_reply",
+    "_parse_listing",
     "_parse_mlsd_line",
+    "_read_listing",
     "_upload",
     "error_perm",
     "error_proto",
@@ -780,6 +785,41 @@ class FTP:
         server supports it. *retries* (paths only: continue from what the
         server kept), *progress*, *rate_limit* and *blocksize* as for
         ``download``.
+    # Parsed listings (rftplib/_listing.py), beyond ftplib.
+    def scandir(self, path: str = "", *, mlsd: bool | None = None) -> list[Entry]:
+        """List directory *path* (default: the current one) as :class:`Entry` objects.
+
+        Uses MLSD when the server lists MLST in FEAT, LIST otherwise;
+        ``mlsd=True``/``False`` forces one. The listing is read and parsed in
+        Rust with the GIL released. LIST output in Unix ``ls -l``,
+        Windows/IIS and EPLF styles is understood; any other line becomes an
+        entry of type ``"other"`` with the line in ``raw``. ``.`` and ``..``
+        are left out. Sends TYPE A first, as ``retrlines`` does.
+        """
+
+    def stat(self, path: str, *, mlst: bool | None = None) -> Entry:
+        """Return the :class:`Entry` for *path*.
+
+        From MLST when the server has it (``mlst=False`` skips it), else SIZE
+        and MDTM for a file (after TYPE I), else the listing of the parent
+        directory. A missing path raises ``error_perm`` with the server's
+        reply (550).
+        """
+
+    def walk(
+        self,
+        top: str = "",
+        *,
+        topdown: bool = True,
+        onerror: Callable[[Error], object] | None = None,
+        mlsd: bool | None = None,
+    ) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Walk the tree under *top* like :func:`os.walk`: ``(dirpath, dirnames, filenames)``.
+
+        Symbolic links are listed in *filenames* and never followed. With
+        ``topdown=True``, pruning *dirnames* in place limits the walk. A
+        directory the server refuses to list (a 4xx/5xx reply) is skipped
+        after ``onerror(exc)``; connection failures raise.
         """
 
 class FTP_TLS(FTP):
@@ -889,3 +929,100 @@ class FTP_TLS(FTP):
 
     def abort(self) -> str:
         """As ``FTP.abort``, but ABOR is sent as ordinary data (TLS has no urgent data)."""
+
+@final
+class Entry:
+    """One directory entry from ``FTP.scandir`` or ``FTP.stat``.
+
+    Immutable; equal when every field is equal, and hashable. ``modified`` is
+    given as an aware datetime (a naive one is taken as UTC) or as Unix
+    seconds.
+    """
+
+    def __new__(
+        cls,
+        name: str,
+        type: Literal["file", "dir", "link", "other"] = "file",
+        *,
+        path: str | None = None,
+        size: int | None = None,
+        modified: Any = None,
+        permissions: str | None = None,
+        owner: str | None = None,
+        group: str | None = None,
+        target: str | None = None,
+        facts: dict[str, str] | None = None,
+        raw: str | None = None,
+    ) -> Self: ...
+    @property
+    def name(self) -> str:
+        """The name within its directory."""
+
+    @property
+    def path(self) -> str:
+        """The listed directory joined with the name (for ``stat``, the path asked for)."""
+
+    @property
+    def type(self) -> Literal["file", "dir", "link", "other"]:
+        """``"file"``, ``"dir"``, ``"link"`` or ``"other"`` (devices, fifos, unknown lines)."""
+
+    @property
+    def size(self) -> int | None:
+        """The size in bytes, or None when the server does not say."""
+
+    @property
+    def modified(self) -> Any:
+        """The modification time as an aware UTC ``datetime``, or None.
+
+        From LIST it is precise to the minute (recent entries) or the day; a
+        year-less date is the most recent such date not in the future (one
+        day of slack for the server's clock). Servers that list local time
+        are read as UTC.
+        """
+
+    @property
+    def permissions(self) -> str | None:
+        """``ls -l`` style mode, type character included (``-rw-r--r--``), or None."""
+
+    @property
+    def owner(self) -> str | None:
+        """The owner as listed (a name or a number), or None."""
+
+    @property
+    def group(self) -> str | None:
+        """The group as listed, or None."""
+
+    @property
+    def target(self) -> str | None:
+        """Where a symbolic link points, when the server says."""
+
+    @property
+    def facts(self) -> dict[str, str]:
+        """The MLSD/MLST facts (names lowercased) as a new dict; empty for LIST."""
+
+    @property
+    def raw(self) -> str | None:
+        """The LIST line the entry came from, or None for MLSD."""
+
+    def _with_path(self, path: str) -> Entry:
+        """The same entry under another path."""
+
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    def __hash__(self) -> int: ...
+
+def _read_listing(
+    conn: Any, mlsd: bool, dirpath: str, encoding: str, now: int | None = None
+) -> list[Entry]:
+    """Read data connection *conn* to its end, shut its TLS down, and parse the listing."""
+
+def _parse_listing(
+    data: str | ReadableBuffer, mlsd: bool = False, dirpath: str = "", now: int | None = None
+) -> list[Entry]:
+    """Parse a whole LIST (or, with *mlsd*, MLSD) reply."""
+
+def _mlst_entry(line: str, path: str) -> Entry | None:
+    """The entry of one MLST fact line (without its leading space), under *path*."""
+
+def _mlsd_entry(line: str, dirpath: str) -> Entry | None:
+    """The entry of one MLSD line, under *dirpath*; None for ``.``, ``..``, cdir and pdir."""

@@ -16,7 +16,9 @@ use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
-use crate::proto::listing::{parse_listing, parse_listing_text, parse_mlsd_entry, parse_mlst_entry, Entry, EntryKind};
+use crate::proto::listing::{
+    parse_listing_lean, parse_listing_text_lean, parse_mlsd_entry, parse_mlst_entry, split_facts, Entry, EntryKind,
+};
 
 use super::ftp::unwrap_if_tls;
 use super::socket::{bytes_of, Socket};
@@ -91,10 +93,29 @@ fn join(dirpath: &str, name: &str) -> String {
 }
 
 /// One directory entry from `FTP.scandir` or `FTP.stat`.
-#[pyclass(frozen, module = "rftplib", name = "Entry")]
+// `rftplib._rftplib`, not `rftplib`: CPython's check__all__ (run by its own
+// test_ftplib against rftplib) wants every class of module `rftplib` in
+// `__all__`, which must stay ftplib's.
+#[pyclass(frozen, module = "rftplib._rftplib", name = "Entry")]
 pub struct PyEntry {
+    /// Without `facts` when `facts_text` holds them (bulk listings).
     entry: Entry,
     path: String,
+    /// An MLSD line's facts, split only when asked for.
+    facts_text: Option<String>,
+}
+
+impl PyEntry {
+    fn new(entry: Entry, path: String) -> Self {
+        PyEntry { entry, path, facts_text: None }
+    }
+
+    fn all_facts(&self) -> std::borrow::Cow<'_, [(String, String)]> {
+        match &self.facts_text {
+            Some(text) => split_facts(text).into(),
+            None => (&self.entry.facts[..]).into(),
+        }
+    }
 }
 
 #[pymethods]
@@ -137,7 +158,7 @@ impl PyEntry {
         }
         entry.raw = raw;
         let path = path.unwrap_or_else(|| entry.name.clone());
-        Ok(PyEntry { entry, path })
+        Ok(PyEntry::new(entry, path))
     }
 
     /// The entry's name within its directory.
@@ -197,7 +218,7 @@ impl PyEntry {
     #[getter]
     fn facts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (k, v) in &self.entry.facts {
+        for (k, v) in self.all_facts().iter() {
             d.set_item(k, v)?;
         }
         Ok(d)
@@ -211,7 +232,7 @@ impl PyEntry {
 
     /// The same entry under another path (used by `stat`).
     fn _with_path(&self, path: String) -> Self {
-        PyEntry { entry: self.entry.clone(), path }
+        PyEntry { entry: self.entry.clone(), path, facts_text: self.facts_text.clone() }
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -234,7 +255,9 @@ impl PyEntry {
         let py = other.py();
         let Ok(other) = other.cast::<PyEntry>() else { return py.NotImplemented() };
         let other = other.get();
-        let equal = self.path == other.path && self.entry == other.entry;
+        let equal = self.path == other.path
+            && Entry { facts: Vec::new(), ..self.entry.clone() } == Entry { facts: Vec::new(), ..other.entry.clone() }
+            && self.all_facts() == other.all_facts();
         match op {
             CompareOp::Eq => equal.into_pyobject(py).map(|b| b.to_owned().into_any().unbind()).unwrap_or(py.None()),
             CompareOp::Ne => (!equal).into_pyobject(py).map(|b| b.to_owned().into_any().unbind()).unwrap_or(py.None()),
@@ -258,28 +281,32 @@ fn now_unix() -> i64 {
 
 /// Parses a whole reply, decoded with the connection's encoding (bytes it
 /// cannot decode become U+FFFD rather than failing the whole listing).
-fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64) -> PyResult<Vec<Entry>> {
+type Parsed = Vec<(Entry, Option<String>)>;
+
+fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64) -> PyResult<Parsed> {
     match codec {
-        Codec::Utf8 => Ok(py.detach(|| parse_listing(data, mlsd, now))),
+        Codec::Utf8 => Ok(py.detach(|| parse_listing_lean(data, mlsd, now))),
         Codec::Latin1 => Ok(py.detach(|| {
             let text: String = data.iter().map(|&b| b as char).collect();
-            parse_listing_text(&text, mlsd, now)
+            parse_listing_text_lean(&text, mlsd, now)
         })),
         Codec::Other(name) => {
             let text = PyBytes::new(py, data).call_method1("decode", (name.as_str(), "replace"))?;
             let text = text.cast::<PyString>()?.to_cow()?.into_owned();
-            Ok(py.detach(|| parse_listing_text(&text, mlsd, now)))
+            Ok(py.detach(|| parse_listing_text_lean(&text, mlsd, now)))
         }
     }
 }
 
-fn to_list<'py>(py: Python<'py>, entries: Vec<Entry>, dirpath: &str) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for entry in entries {
-        let path = join(dirpath, &entry.name);
-        list.append(Bound::new(py, PyEntry { entry, path })?)?;
-    }
-    Ok(list)
+fn to_list<'py>(py: Python<'py>, entries: Parsed, dirpath: &str) -> PyResult<Bound<'py, PyList>> {
+    let items = entries
+        .into_iter()
+        .map(|(entry, facts_text)| {
+            let path = join(dirpath, &entry.name);
+            Bound::new(py, PyEntry { entry, path, facts_text })
+        })
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }
 
 /// Reads the data connection `conn` to its end (with the GIL released on
@@ -341,9 +368,9 @@ fn _parse_listing<'py>(
     let entries = match data.cast::<PyString>() {
         Ok(s) => {
             let text = s.to_cow()?;
-            parse_listing_text(&text, mlsd, now)
+            parse_listing_text_lean(&text, mlsd, now)
         }
-        Err(_) => parse_listing(&bytes_of(data)?, mlsd, now),
+        Err(_) => parse_listing_lean(&bytes_of(data)?, mlsd, now),
     };
     to_list(py, entries, dirpath)
 }
@@ -352,7 +379,7 @@ fn _parse_listing<'py>(
 /// `path`; None if the line says nothing.
 #[pyfunction]
 fn _mlst_entry(line: &str, path: String) -> Option<PyEntry> {
-    parse_mlst_entry(line).map(|entry| PyEntry { entry, path })
+    parse_mlst_entry(line).map(|entry| PyEntry::new(entry, path))
 }
 
 /// A line of a multi-line MLSD reply is not an MLST line; kept for symmetry
@@ -361,7 +388,7 @@ fn _mlst_entry(line: &str, path: String) -> Option<PyEntry> {
 fn _mlsd_entry(line: &str, dirpath: &str) -> Option<PyEntry> {
     parse_mlsd_entry(line).map(|entry| {
         let path = join(dirpath, &entry.name);
-        PyEntry { entry, path }
+        PyEntry::new(entry, path)
     })
 }
 

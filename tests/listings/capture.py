@@ -29,9 +29,9 @@ HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
 sys.path[:0] = [str(TESTS), str(TESTS.parent / "benches")]
 
-from pureftpd import PureFtpd  # noqa: E402
-from servers import PyftpdlibThreaded  # noqa: E402
-from vsftpd import Vsftpd  # noqa: E402
+from pureftpd import PureFtpd
+from servers import PyftpdlibThreaded
+from vsftpd import Vsftpd
 
 SIX_MONTHS = 180 * 86400
 OLD = 1589723107  # 2020-05-17 13:45:07 UTC
@@ -93,7 +93,7 @@ def expected(root: Path, now: int, mlsd: bool):
         else:
             # pure-ftpd leaves devices and fifos out ("?": may be absent).
             kind, size = ("?other|file" if mlsd else "?other"), "*"
-        lines.append("\t".join([path.name, kind, size, modified, target]))
+        lines.append(f"{path.name}\t{kind}\t{size}\t{modified}\t{target}")
     return "\n".join(lines) + "\n"
 
 

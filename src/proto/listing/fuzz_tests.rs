@@ -3,7 +3,10 @@
 
 use proptest::prelude::*;
 
-use super::{parse_list_line, parse_listing, parse_mlsd_entry, EntryKind};
+use super::{
+    facts_text, parse_list_line, parse_listing, parse_listing_lean, parse_mlsd_entry, parse_mlsd_entry_lean,
+    split_facts, Entry, EntryKind,
+};
 
 /// Pieces real listings are made of, so that random lines often get deep
 /// into the parsers instead of failing at the first word.
@@ -37,6 +40,32 @@ proptest! {
             for entry in parse_listing(&data, mlsd, now) {
                 prop_assert!(entry.name != "." && entry.name != "..");
             }
+        }
+    }
+
+    #[test]
+    fn lean_parsing_loses_nothing(
+        words in proptest::collection::vec(listing_word(), 0..8),
+        now in any::<i64>(),
+    ) {
+        let line = words.join(";");
+        match (parse_mlsd_entry(&line), parse_mlsd_entry_lean(&line)) {
+            (Some(full), Some(lean)) => {
+                prop_assert_eq!(&split_facts(facts_text(&line)), &full.facts);
+                prop_assert_eq!(Entry { facts: full.facts.clone(), ..lean }, full);
+            }
+            (full, lean) => prop_assert_eq!(full, lean),
+        }
+        let data = format!("{line}\r\n{line}\n");
+        for mlsd in [false, true] {
+            let lean: Vec<Entry> = parse_listing_lean(data.as_bytes(), mlsd, now)
+                .into_iter()
+                .map(|(mut e, text)| {
+                    e.facts = text.map(|t| split_facts(&t)).unwrap_or_default();
+                    e
+                })
+                .collect();
+            prop_assert_eq!(lean, parse_listing(data.as_bytes(), mlsd, now));
         }
     }
 

@@ -14,7 +14,9 @@ mod mlsd;
 mod unix;
 
 pub use date::unix_time;
-pub use mlsd::{parse_mlsd_entry, parse_mlsd_line, parse_mlst_entry, parse_time_val};
+pub use mlsd::{
+    facts_text, parse_mlsd_entry, parse_mlsd_entry_lean, parse_mlsd_line, parse_mlst_entry, parse_time_val, split_facts,
+};
 
 /// What a directory entry is. Devices, sockets, pipes and anything a server
 /// does not say are `Other`.
@@ -124,7 +126,10 @@ fn is_total_line(line: &str) -> bool {
 /// A whole LIST or MLSD reply: lines split on LF (CR LF or LF), invalid
 /// UTF-8 replaced, each line parsed.
 pub fn parse_listing(data: &[u8], mlsd: bool, now_unix: i64) -> Vec<Entry> {
-    parse_lines(data.split(|&b| b == b'\n').map(String::from_utf8_lossy), mlsd, now_unix)
+    match std::str::from_utf8(data) {
+        Ok(text) => parse_listing_text(text, mlsd, now_unix),
+        Err(_) => parse_lines(data.split(|&b| b == b'\n').map(String::from_utf8_lossy), mlsd, now_unix),
+    }
 }
 
 /// Like [`parse_listing`] for a reply already decoded to text.
@@ -140,6 +145,39 @@ fn parse_lines<S: AsRef<str>>(lines: impl Iterator<Item = S>, mlsd: bool, now_un
                 parse_mlsd_entry(line)
             } else {
                 parse_list_line(line, now_unix)
+            }
+        })
+        .collect()
+}
+
+/// [`parse_listing`] for bulk use: MLSD entries come without `facts`, each
+/// with its facts text instead (see [`split_facts`]); LIST entries with None.
+pub fn parse_listing_lean(data: &[u8], mlsd: bool, now_unix: i64) -> Vec<(Entry, Option<String>)> {
+    // Checking the whole reply at once is cheaper than line by line.
+    match std::str::from_utf8(data) {
+        Ok(text) => parse_listing_text_lean(text, mlsd, now_unix),
+        Err(_) => parse_lines_lean(data.split(|&b| b == b'\n').map(String::from_utf8_lossy), mlsd, now_unix),
+    }
+}
+
+/// [`parse_listing_lean`] for a reply already decoded to text.
+pub fn parse_listing_text_lean(text: &str, mlsd: bool, now_unix: i64) -> Vec<(Entry, Option<String>)> {
+    parse_lines_lean(text.split('\n'), mlsd, now_unix)
+}
+
+fn parse_lines_lean<S: AsRef<str>>(
+    lines: impl Iterator<Item = S>,
+    mlsd: bool,
+    now_unix: i64,
+) -> Vec<(Entry, Option<String>)> {
+    lines
+        .filter_map(|line| {
+            let line = line.as_ref();
+            if mlsd {
+                let entry = parse_mlsd_entry_lean(line)?;
+                Some((entry, Some(facts_text(line).to_owned())))
+            } else {
+                Some((parse_list_line(line, now_unix)?, None))
             }
         })
         .collect()

@@ -1,0 +1,349 @@
+"""Parsed listings: FTP.scandir, FTP.stat, FTP.walk and rftplib.Entry,
+against pyftpdlib (MLSD/MLST, and its ls-style LIST) and vsftpd (LIST only).
+
+The served tree is made here with known names, sizes and modification times,
+so every entry is checked against the file system itself.
+"""
+
+from __future__ import annotations
+
+import os
+import stat as stat_module
+import time
+from datetime import datetime, timezone
+
+import pytest
+import rftplib
+from support import connect
+
+# Recent enough for ls to print a time rather than a year (so LIST is
+# precise to the minute), and on a minute boundary so LIST and MLSD agree.
+RECENT = (int(time.time()) - 2 * 86400) // 60 * 60
+OLD = int(datetime(2020, 2, 29, tzinfo=timezone.utc).timestamp())
+
+FILES = {
+    "a.txt": 10,
+    "name with spaces.txt": 21,
+    "  two leading spaces": 3,
+    "-leading-dash": 4,
+    "arrow -> in name": 5,
+    "ünïcødé 名前.txt": 6,
+    "old.bin": 7,
+    "d1/f1": 100,
+    "d1/d2/f2": 200,
+    "dir with space/g": 1,
+}
+DIRS = ["d1", "d1/d2", "d1/d2/d3", "dir with space"]
+TOP = {"a.txt", "name with spaces.txt", "  two leading spaces", "-leading-dash",
+       "arrow -> in name", "ünïcødé 名前.txt", "old.bin", "d1", "dir with space", "ln"}  # fmt: skip
+
+
+def make_tree(root):
+    tree = root / "tree"
+    tree.mkdir()
+    for d in DIRS:
+        (tree / d).mkdir(parents=True, exist_ok=True)
+    for name, size in FILES.items():
+        (tree / name).write_bytes(b"x" * size)
+    os.symlink("a.txt", tree / "ln")
+    for path in [*tree.rglob("*"), tree]:
+        t = OLD if path.name == "old.bin" else RECENT
+        os.utime(path, (t, t), follow_symlinks=False)
+    return tree
+
+
+@pytest.fixture
+def tree(root):
+    return make_tree(root)
+
+
+@pytest.fixture
+def pyftp(lib, ftpd, tree):
+    client = connect(lib, ftpd)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def vftp(lib, vsftpd, tree):
+    # vsftpd runs as the login user: the tree is world-readable already.
+    client = connect(lib, vsftpd)
+    yield client
+    client.close()
+
+
+def utc(ts):
+    return datetime.fromtimestamp(ts, timezone.utc)
+
+
+def check_against_tree(entries, tree, dirpath="tree", *, list_style):
+    """Every entry agrees with os.lstat of the file it names."""
+    assert {e.name for e in entries} == set(os.listdir(tree))
+    for e in entries:
+        # pyftpdlib's MLSD describes what a link points to; LIST the link.
+        st = (os.lstat if list_style else os.stat)(tree / e.name)
+        assert e.path == f"{dirpath}/{e.name}"
+        if stat_module.S_ISDIR(st.st_mode):
+            assert e.type == "dir", e
+        elif stat_module.S_ISLNK(st.st_mode) and list_style:
+            assert (e.type, e.target) == ("link", os.readlink(tree / e.name)), e
+        else:
+            assert (e.type, e.size) == ("file", st.st_size), e
+        assert e.modified == utc(st.st_mtime), e
+        assert e.modified.tzinfo is timezone.utc
+        if list_style:
+            assert e.raw is not None and e.raw.endswith(
+                e.name if e.type != "link" else e.target
+            )
+            assert e.permissions == stat_module.filemode(st.st_mode)
+            assert e.facts == {}
+        else:
+            assert e.raw is None and e.facts["type"] == e.type
+
+
+def test_scandir_uses_mlsd_when_feat_lists_it(pyftp, tree, capsys):
+    pyftp.set_debuglevel(1)
+    entries = pyftp.scandir("tree")
+    out = capsys.readouterr().out
+    assert (
+        "*cmd* 'FEAT'" in out and "*cmd* 'TYPE A'" in out and "*cmd* 'MLSD tree'" in out
+    )
+    assert "*resp* '226 Transfer complete.'" in out
+    check_against_tree(entries, tree, list_style=False)
+    # FEAT is asked once per connection.
+    pyftp.scandir("tree")
+    assert "FEAT" not in capsys.readouterr().out
+
+
+def test_scandir_list_on_pyftpdlib(pyftp, tree):
+    check_against_tree(pyftp.scandir("tree", mlsd=False), tree, list_style=True)
+
+
+def test_scandir_mlsd_and_list_agree(pyftp):
+    by_mlsd = {e.name: e for e in pyftp.scandir("tree", mlsd=True)}
+    by_list = {e.name: e for e in pyftp.scandir("tree", mlsd=False)}
+    assert by_mlsd.keys() == by_list.keys() == TOP
+    for name in TOP - {"ln"}:
+        m, li = by_mlsd[name], by_list[name]
+        assert (m.type, m.modified, m.path) == (li.type, li.modified, li.path), name
+        if m.type == "file":
+            assert m.size == li.size
+    # pyftpdlib's MLSD describes what a link points to; its LIST the link.
+    assert (by_list["ln"].type, by_list["ln"].target) == ("link", "a.txt")
+    assert by_mlsd["ln"].type == "file"
+
+
+def test_scandir_vsftpd_lists_with_list(vftp, tree, capsys):
+    vftp.set_debuglevel(1)
+    entries = vftp.scandir("tree")
+    out = capsys.readouterr().out
+    assert "*cmd* 'LIST tree'" in out and "MLSD" not in out
+    check_against_tree(entries, tree, list_style=True)
+    owners = {e.owner for e in entries}
+    assert len(owners) == 1 and owners.pop().isdigit()
+
+
+def test_scandir_current_directory_and_nested(vftp, tree):
+    vftp.cwd("tree/d1")
+    entries = vftp.scandir()
+    assert sorted((e.name, e.path, e.type) for e in entries) == [
+        ("d2", "d2", "dir"),
+        ("f1", "f1", "file"),
+    ]
+    assert [e.name for e in vftp.scandir("d2/d3")] == []
+
+
+@pytest.mark.parametrize("mlsd", [True, False])
+def test_scandir_missing_directory_raises_the_servers_reply(pyftp, mlsd):
+    # pyftpdlib: 550 for LIST, 501 for MLSD.
+    with pytest.raises(rftplib.error_perm, match="^5[05][01] "):
+        pyftp.scandir("no such dir", mlsd=mlsd)
+    # The session goes on.
+    assert {e.name for e in pyftp.scandir("tree/d1", mlsd=mlsd)} == {"d2", "f1"}
+
+
+def test_scandir_active_mode_and_session_after(pyftp, tree):
+    pyftp.set_pasv(False)
+    check_against_tree(pyftp.scandir("tree"), tree, list_style=False)
+    lines = []
+    pyftp.retrlines("NLST tree/d1", lines.append)
+    assert sorted(lines) == ["tree/d1/d2", "tree/d1/f1"] or sorted(lines) == [
+        "d2",
+        "f1",
+    ]
+    data = []
+    pyftp.retrbinary("RETR tree/a.txt", data.append)
+    assert b"".join(data) == b"x" * 10
+
+
+def test_scandir_over_tls(lib, ftpd_tls, tls_ca, tree):
+    ftp = lib.FTP_TLS(context=tls_ca.client_context(), timeout=10)
+    ftp.connect(ftpd_tls.host, ftpd_tls.port)
+    ftp.login(ftpd_tls.user, ftpd_tls.password)
+    ftp.prot_p()
+    try:
+        check_against_tree(ftp.scandir("tree"), tree, list_style=False)
+        check_against_tree(ftp.scandir("tree", mlsd=False), tree, list_style=True)
+        assert ftp.voidcmd("NOOP").startswith("200")
+    finally:
+        ftp.close()
+
+
+class _Wrapped:
+    """A data connection that is not rftplib's own socket."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def recv(self, n):
+        return self.conn.recv(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.conn.close()
+
+
+def test_scandir_with_a_foreign_data_connection(lib, ftpd, tree):
+    class Wrapping(lib.FTP):
+        def transfercmd(self, cmd, rest=None):
+            return _Wrapped(super().transfercmd(cmd, rest))
+
+    ftp = Wrapping(timeout=10)
+    ftp.connect(ftpd.host, ftpd.port)
+    ftp.login(ftpd.user, ftpd.password)
+    try:
+        check_against_tree(ftp.scandir("tree"), tree, list_style=False)
+    finally:
+        ftp.close()
+
+
+@pytest.mark.parametrize("mlst", [True, False])
+def test_stat_file_dir_and_missing_on_pyftpdlib(pyftp, tree, mlst):
+    f = pyftp.stat("tree/d1/f1", mlst=mlst)
+    assert (f.name, f.path, f.type, f.size) == ("f1", "tree/d1/f1", "file", 100)
+    assert f.modified == utc(RECENT)
+    d = pyftp.stat("tree/d1/d2", mlst=mlst)
+    assert (d.name, d.path, d.type) == ("d2", "tree/d1/d2", "dir")
+    odd = pyftp.stat("tree/  two leading spaces", mlst=mlst)
+    assert (odd.name, odd.size) == ("  two leading spaces", 3)
+    with pytest.raises(rftplib.error_perm, match="^550"):
+        pyftp.stat("tree/missing", mlst=mlst)
+
+
+def test_stat_agrees_between_mlst_and_fallback(pyftp):
+    for path in ["tree/a.txt", "tree/old.bin", "tree/ünïcødé 名前.txt", "tree/d1"]:
+        m, s = pyftp.stat(path), pyftp.stat(path, mlst=False)
+        assert (m.name, m.path, m.type, m.modified) == (
+            s.name,
+            s.path,
+            s.type,
+            s.modified,
+        )
+        if m.type == "file":
+            assert m.size == s.size
+    assert "type" in pyftp.stat("tree/a.txt").facts
+
+
+def test_stat_on_vsftpd(vftp, tree):
+    f = vftp.stat("tree/name with spaces.txt")
+    assert (f.type, f.size, f.modified) == ("file", 21, utc(RECENT))
+    d = vftp.stat("tree/dir with space")
+    assert (d.name, d.type, d.path) == ("dir with space", "dir", "tree/dir with space")
+    assert d.raw.endswith(" dir with space")
+    root = vftp.stat("tree")
+    assert root.type == "dir"
+    with pytest.raises(rftplib.error_perm, match="^550"):
+        vftp.stat("tree/missing")
+    with pytest.raises(rftplib.error_perm, match="^550"):
+        vftp.stat("tree/missing/deeper")
+
+
+def expected_walk(tree, topdown):
+    out = []
+    for dirpath, dirnames, filenames in os.walk(tree, topdown=topdown):
+        rel = os.path.relpath(dirpath, tree.parent)
+        out.append((rel, sorted(dirnames), sorted(filenames)))
+    return out
+
+
+def normalized(walk):
+    return [(d, sorted(dn), sorted(fn)) for d, dn, fn in walk]
+
+
+@pytest.mark.parametrize("topdown", [True, False])
+def test_walk_equals_os_walk(pyftp, vftp, tree, topdown):
+    expected = expected_walk(tree, topdown)
+    for ftp, mlsd in [(pyftp, True), (pyftp, False), (vftp, None)]:
+        got = normalized(ftp.walk("tree", topdown=topdown, mlsd=mlsd))
+        assert sorted(got) == sorted(expected)
+        order = [d for d, _, _ in got]
+        for d in order:
+            parent = os.path.dirname(d)
+            if parent in order:
+                assert (order.index(parent) < order.index(d)) == topdown
+
+
+def test_walk_prunes_in_place_and_from_current_directory(vftp):
+    vftp.cwd("tree")
+    seen = []
+    for dirpath, dirnames, _ in vftp.walk():
+        seen.append(dirpath)
+        if "d1" in dirnames:
+            dirnames.remove("d1")
+    assert seen == ["", "dir with space"]
+
+
+def test_walk_onerror(pyftp):
+    errors = []
+    assert list(pyftp.walk("tree/missing", onerror=errors.append)) == []
+    assert len(errors) == 1 and isinstance(errors[0], rftplib.error_perm)
+    assert str(errors[0]).startswith("501")  # pyftpdlib's reply to MLSD
+    assert list(pyftp.walk("tree/missing")) == []
+
+
+def test_entry_class():
+    e = rftplib.Entry(
+        "x y", "file", path="d/x y", size=3, modified=OLD, facts={"type": "file"}
+    )
+    assert (e.name, e.path, e.type, e.size) == ("x y", "d/x y", "file", 3)
+    assert e.modified == datetime(2020, 2, 29, tzinfo=timezone.utc)
+    assert e.facts == {"type": "file"} and e.facts is not e.facts
+    assert (e.permissions, e.owner, e.group, e.target, e.raw) == (None,) * 5
+    same = rftplib.Entry("x y", path="d/x y", size=3, modified=datetime(2020, 2, 29),
+                         facts={"type": "file"})  # fmt: skip
+    assert e == same and hash(e) == hash(same) and len({e, same}) == 1
+    assert e != rftplib.Entry(
+        "x y", path="d/x y", size=4, modified=OLD, facts={"type": "file"}
+    )
+    assert e != "x y"
+    assert (
+        repr(e)
+        == "Entry('d/x y', type='file', size=3, modified='2020-02-29T00:00:00+00:00')"
+    )
+    assert rftplib.Entry("n").path == "n"
+    with pytest.raises(ValueError):
+        rftplib.Entry("n", "socket")
+    with pytest.raises(AttributeError):
+        e.name = "other"
+
+
+def test_parse_listing_helper():
+    from rftplib._rftplib import _parse_listing
+
+    entries = _parse_listing(
+        "total 3\r\n"
+        "02-29-24  03:04PM       <DIR>          win dir\r\n"
+        "+i1.2,m1709219040,r,s5,\teplf file\r\n"
+        "drwxr-xr-x 2 u g 4096 Feb 29  2024 ..\r\n"
+        "garbage line\r\n",
+        dirpath="/",
+    )
+    assert [(e.path, e.type) for e in entries] == [
+        ("/win dir", "dir"),
+        ("/eplf file", "file"),
+        ("/line", "other"),
+    ]
+    assert entries[0].modified == entries[1].modified == utc(1709219040)
+    assert entries[2].raw == "garbage line"
