@@ -4,5 +4,6 @@
 //! bytes, and `py` the only layer that knows about Python.
 
 pub mod client;
+pub mod jobs;
 pub mod proto;
 mod py;

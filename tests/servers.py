@@ -64,6 +64,8 @@ class PyftpdlibThreaded:
     ``encoding`` is the server's command/path encoding ('utf8' or 'latin-1').
     ``tls=True`` serves explicit FTPS with ``certfile``/``keyfile``.
     ``root`` may be reassigned between sessions (new logins see the new root).
+    ``handler_mixins`` are classes put before pyftpdlib's handler, to add
+    commands (listed in their ``extra_proto_cmds``) or change replies.
     """
 
     def __init__(
@@ -81,7 +83,9 @@ class PyftpdlibThreaded:
         keyfile=None,
         tls_control_required=False,
         tls_data_required=False,
+        handler_mixins=(),
     ):
+        self.handler_mixins = tuple(handler_mixins)
         self.host = host
         self.port = None
         self.user = user
@@ -169,7 +173,13 @@ class PyftpdlibThreaded:
             )
         # A subclass per server: pyftpdlib configures handlers through class
         # attributes, and two servers must not share them.
-        handler = type("TestFTPHandler", (base,), attrs)
+        if self.handler_mixins:
+            # Mixins add commands (``extra_proto_cmds``) or change replies.
+            cmds = dict(base.proto_cmds)
+            for mixin in self.handler_mixins:
+                cmds.update(getattr(mixin, "extra_proto_cmds", {}))
+            attrs["proto_cmds"] = cmds
+        handler = type("TestFTPHandler", (*self.handler_mixins, base), attrs)
 
         class Server(ThreadedFTPServer):
             # How often each connection's thread looks at the exit flag:

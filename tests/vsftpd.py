@@ -48,7 +48,8 @@ class Vsftpd:
     Without ``certfile``/``keyfile`` a self-signed certificate for localhost
     and 127.0.0.1 is made; ``srv.certfile`` can serve as the client's CA file.
     ``log_protocol=True`` logs every command and reply to ``srv.log_path``
-    (which always receives vsftpd's own startup errors).
+    (which always receives vsftpd's own startup errors). ``config`` adds or
+    overrides vsftpd.conf settings (``{"max_per_ip": 2}``).
     """
 
     def __init__(
@@ -63,6 +64,7 @@ class Vsftpd:
         certfile=None,
         keyfile=None,
         log_protocol=False,
+        config=None,
     ):
         if tls not in (None, "explicit", "implicit"):
             raise ValueError(f"tls must be None, 'explicit' or 'implicit', not {tls!r}")
@@ -85,6 +87,7 @@ class Vsftpd:
         self.keyfile = keyfile or certfile
         self._given_cert = (certfile, self.keyfile) if certfile else None
         self.log_protocol = log_protocol
+        self.extra_config = dict(config or {})
         self.state_dir = None
         self.log_path = None
         self.config_path = None
@@ -250,6 +253,7 @@ class Vsftpd:
                     "implicit_ssl": "YES" if self.tls == "implicit" else "NO",
                 }
             )
+        lines.update(self.extra_config)
         return "".join(f"{key}={value}\n" for key, value in lines.items())
 
     def _launch(self):

@@ -38,7 +38,10 @@ from ._rftplib import (
 )
 from ._cli import test
 from ._helpers import ftpcp, print_line
+from ._rftplib import VerificationError
+from ._transfers import TransferResult
 from . import _signatures
+from . import _transfers
 
 __all__ = [
     "FTP",
@@ -63,3 +66,4 @@ else:  # pragma: no cover
     all_errors = (Error, OSError, EOFError)
 
 _signatures.install(_ftplib, FTP, FTP_TLS)
+_transfers.install(FTP)

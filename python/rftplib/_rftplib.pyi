@@ -24,9 +24,12 @@ from _typeshed import (
     StrPath,
     SupportsRead,
     SupportsReadline,
+    SupportsWrite,
     WriteableBuffer,
 )
 from typing_extensions import Self, TypeAlias, final
+
+from ._transfers import TransferResult
 
 _T = TypeVar("_T")
 
@@ -55,8 +58,15 @@ __all__ = [
     "Error",
     "ListeningSocket",
     "Socket",
+    "VerificationError",
+    "_Login",
     "__version__",
+    "_choose_hash",
+    "_download",
+    "_parse_feat",
+    "_parse_hash_reply",
     "_parse_mlsd_line",
+    "_upload",
     "error_perm",
     "error_proto",
     "error_reply",
@@ -92,6 +102,14 @@ class error_perm(Error, ftplib.error_perm):
 class error_proto(Error, ftplib.error_proto):
     """A reply whose first character is not 1-5, or a malformed 227/229 reply."""
 
+class VerificationError(Error):
+    """A whole-file transfer (``download``/``upload``) completed, but its size
+    or checksum is not what the server said. Nothing is left at the target
+    (a download's ``.part`` is removed too: its bytes are wrong).
+
+    In ``all_errors``, through ``Error``.
+    """
+
 def parse150(resp: str) -> int | None:
     """Return the transfer size announced by a '150 ... (N bytes)' reply, or None.
 
@@ -125,6 +143,59 @@ def _parse_mlsd_line(line: str) -> tuple[str, dict[str, str]]:
 
     Fact names are lowercased; the name is everything after the first space.
     """
+
+def _parse_feat(reply: str) -> list[tuple[str, str]]:
+    """The features of a FEAT reply, ``[(NAME, parameters), ...]`` in the server's order."""
+
+def _choose_hash(
+    features: list[tuple[str, str]], wanted: str | None = None
+) -> tuple[str, str, str | None] | None:
+    """How to ask for a hash: ``(command, algorithm, opts_hash_argument)``, or None."""
+
+def _parse_hash_reply(reply: str, algorithm_name: str) -> str | None:
+    """The lower-case hex digest in a HASH or X-command reply, or None."""
+
+_Progress: TypeAlias = Callable[[int, int | None], object]
+_Reported: TypeAlias = tuple[int, int, int, int, tuple[str, str] | None, int | None]
+
+def _download(
+    ftp: FTP,
+    remote: str,
+    target: str | None,
+    fileobj: Any,
+    resume: bool,
+    connections: int,
+    verify: bool,
+    progress: _Progress | None,
+    retries: int,
+    rate_limit: float | None,
+    preserve_mtime: bool,
+    blocksize: int,
+    features: list[tuple[str, str]],
+) -> _Reported:
+    """The engine of ``FTP.download``: ``(bytes, size, resumed_from, connections, checksum, mtime)``."""
+
+def _upload(
+    ftp: FTP,
+    remote: str,
+    path: str | None,
+    fileobj: Any,
+    resume: bool,
+    atomic: bool,
+    verify: bool,
+    progress: _Progress | None,
+    retries: int,
+    rate_limit: float | None,
+    preserve_mtime: bool,
+    blocksize: int,
+    features: list[tuple[str, str]],
+) -> _Reported:
+    """The engine of ``FTP.upload``: as ``_download``."""
+
+@final
+class _Login:
+    """The credentials of the last ``login()``, opaque to Python (used to open
+    sibling sessions and to log in again after a reconnect)."""
 
 @final
 class Socket:
@@ -614,6 +685,102 @@ class FTP:
 
     def close(self) -> None:
         """Close the connection without sending QUIT. Safe to call more than once."""
+
+    # -- Additions beyond ftplib (rftplib._transfers) ------------------------
+
+    def feat(self) -> dict[str, str]:
+        """Send FEAT and return the features as ``{NAME: parameters}``.
+
+        Names are upper-cased (``{"SIZE": "", "REST": "STREAM", "HASH":
+        "SHA-256*;MD5"}``). The answer is cached for the control connection:
+        a new ``connect()`` asks again. A server without FEAT raises error_perm.
+        """
+
+    def checksum(self, path: str, algorithm: str | None = None) -> tuple[str, str]:
+        """The server's hash of the remote file *path*: ``(algorithm, hexdigest)``.
+
+        Uses HASH (selecting the algorithm with ``OPTS HASH``) or the older
+        XSHA256/XSHA1/XMD5/XCRC, as FEAT announces them; the strongest offered
+        is used unless *algorithm* ("SHA-256", "SHA-1", "MD5" or "CRC32") is
+        given. Raises error_perm when the server cannot hash with it, and
+        ValueError for an unknown algorithm name.
+        """
+
+    def download(
+        self,
+        remote: str,
+        local: StrPath | SupportsWrite[bytes] | None = None,
+        *,
+        resume: bool = True,
+        connections: int = 1,
+        verify: bool = True,
+        progress: Callable[[int, int | None], object] | bool | None = None,
+        retries: int = 3,
+        rate_limit: float | None = None,
+        preserve_mtime: bool = False,
+        blocksize: int | None = None,
+    ) -> TransferResult:
+        """Download the remote file *remote*, in native code with the GIL released.
+
+        *local* is a path (a directory keeps the remote base name; default: the
+        remote base name in the current directory) or a writable binary file
+        object (then no ``.part``, no resume, one connection). The bytes go to
+        ``<local>.part``, renamed onto *local* only once the transfer completed
+        and was verified: a failed or interrupted download leaves the ``.part``,
+        never a truncated target, and *resume* continues it with REST.
+
+        *verify*: the byte count must match SIZE (or MLST, or the 150 reply), and
+        when FEAT offers HASH (SHA-256/SHA-1/MD5/CRC32) or XSHA256/XSHA1/XMD5/XCRC
+        the server's hash must match the one computed while the bytes stream;
+        a mismatch raises VerificationError and leaves nothing at *local*.
+
+        *connections* > 1 splits the file into ranges fetched over that many
+        sessions (logged in with ``login()``'s credentials, TLS and PROT as this
+        one, same directory) and written in place; fewer are used when the
+        server refuses logins (421/530), one when it lacks SIZE or REST or when
+        ``login()`` was not used. An interrupted ranged download records its
+        holes in ``<local>.part.ranges`` so that the next call resumes them.
+
+        *retries*: transient failures (timeouts, resets, EOF, 4xx) reconnect
+        and continue from the last byte after 1 s, 2 s, 4 s... (capped at 30 s);
+        5xx replies raise at once. *progress* is called as
+        ``progress(bytes_done, bytes_total_or_None)`` in the calling thread at
+        most ~10 times a second and once at the end; an exception it raises
+        stops the transfer (the ``.part`` is kept) and propagates.
+        ``progress=True`` draws a bar on stderr when it is a terminal.
+        *rate_limit* caps bytes per second over all connections.
+        *preserve_mtime* gives *local* the remote modification time (MLST or
+        MDTM). *blocksize* is the largest read (default 1 MiB). Ctrl-C stops
+        within about 100 ms with KeyboardInterrupt, keeping the ``.part``.
+        """
+
+    def upload(
+        self,
+        local: StrPath | SupportsRead[bytes],
+        remote: str | None = None,
+        *,
+        resume: bool = False,
+        atomic: bool = False,
+        verify: bool = True,
+        progress: Callable[[int, int | None], object] | bool | None = None,
+        retries: int = 3,
+        rate_limit: float | None = None,
+        preserve_mtime: bool = False,
+        blocksize: int | None = None,
+    ) -> TransferResult:
+        """Upload *local* (a path, or a readable binary file object) to *remote*
+        (default: the local base name), in native code with the GIL released.
+
+        *resume*: SIZE of the remote file, then REST+STOR from there (APPE where
+        REST before STOR is refused); needs a path. *atomic*: STOR to a hidden
+        temporary name in the same remote directory, then RNFR/RNTO onto
+        *remote*, so that readers never see a partial file. *verify*: SIZE
+        must match, and the server's hash where FEAT offers one (else
+        VerificationError). *preserve_mtime*: MFMT (or SITE UTIME) where the
+        server supports it. *retries* (paths only: continue from what the
+        server kept), *progress*, *rate_limit* and *blocksize* as for
+        ``download``.
+        """
 
 class FTP_TLS(FTP):
     """An FTP client with explicit TLS (RFC 4217), a drop-in for ``ftplib.FTP_TLS``.

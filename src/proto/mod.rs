@@ -3,6 +3,7 @@
 
 pub mod address;
 pub mod command;
+pub mod feat;
 pub mod lines;
 pub mod listing;
 pub mod reply;

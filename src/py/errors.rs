@@ -21,6 +21,7 @@ struct Classes {
     perm: Py<PyType>,
     proto: Py<PyType>,
     timeout: Py<PyType>,
+    verification: Py<PyType>,
 }
 
 static CLASSES: PyOnceLock<Classes> = PyOnceLock::new();
@@ -35,8 +36,18 @@ fn make_class<'py>(
     bases: Vec<Bound<'py, PyAny>>,
     doc: &str,
 ) -> PyResult<Bound<'py, PyType>> {
+    make_class_in(py, "rftplib", name, bases, doc)
+}
+
+fn make_class_in<'py>(
+    py: Python<'py>,
+    module: &str,
+    name: &str,
+    bases: Vec<Bound<'py, PyAny>>,
+    doc: &str,
+) -> PyResult<Bound<'py, PyType>> {
     let dict = PyDict::new(py);
-    dict.set_item("__module__", "rftplib")?;
+    dict.set_item("__module__", module)?;
     dict.set_item("__doc__", doc)?;
     let ty = py.get_type::<PyType>();
     Ok(ty.call1((name, PyTuple::new(py, bases)?, dict))?.cast_into::<PyType>()?)
@@ -63,6 +74,16 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     ] {
         m.add(name, class)?;
     }
+    // Not an ftplib name: its module is the extension's, so that rftplib's
+    // namespace keeps ftplib's __all__ (test.support.check__all__).
+    let verification = make_class_in(
+        py,
+        "rftplib._rftplib",
+        "VerificationError",
+        vec![error.clone().into_any()],
+        "A whole-file transfer completed, but its size or checksum is not what the server said.",
+    )?;
+    m.add("VerificationError", &verification)?;
     let timeout = py.import("socket")?.getattr("timeout")?.cast_into::<PyType>()?;
     let _ = CLASSES.set(
         py,
@@ -73,6 +94,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
             perm: perm.unbind(),
             proto: proto.unbind(),
             timeout: timeout.unbind(),
+            verification: verification.unbind(),
         },
     );
     Ok(())
@@ -80,6 +102,10 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 
 pub fn error(py: Python<'_>, msg: String) -> PyErr {
     PyErr::from_type(classes(py).error.bind(py).clone(), (msg,))
+}
+
+pub fn verification_error(py: Python<'_>, msg: String) -> PyErr {
+    PyErr::from_type(classes(py).verification.bind(py).clone(), (msg,))
 }
 
 pub fn error_reply(py: Python<'_>, resp: &Bound<'_, PyAny>) -> PyErr {

@@ -553,6 +553,8 @@ impl Ftp {
         }
         let resp = PyString::new(py, &resp).into_any();
         expect_2xx(&resp)?;
+        // Kept for the sibling sessions of whole-file transfers (see jobs).
+        super::credentials::remember(this, user, passwd, acct)?;
         Ok(resp)
     }
 

@@ -106,15 +106,21 @@ fn path_of(obj: Option<Bound<'_, PyAny>>) -> PyResult<Option<PathBuf>> {
     }
 }
 
-/// A new FTPS session from the instance's context and client certificate.
-fn new_session(this: &Bound<'_, PyAny>) -> PyResult<Arc<TlsSession>> {
+/// The TLS settings of an FTP_TLS instance: its context and client certificate.
+pub(crate) fn tls_config_of(this: &Bound<'_, PyAny>) -> PyResult<crate::client::tls::TlsConfig> {
     let py = this.py();
     let ctx = this.getattr(intern!(py, "context"))?;
     let (cert, key) = match this.getattr(intern!(py, "_client_cert")) {
         Ok(pair) if !pair.is_none() => (path_of(Some(pair.get_item(0)?))?, path_of(Some(pair.get_item(1)?))?),
         _ => (None, None),
     };
-    let cfg = tls_config::from_context(&ctx, cert, key)?;
+    tls_config::from_context(&ctx, cert, key)
+}
+
+/// A new FTPS session from the instance's context and client certificate.
+fn new_session(this: &Bound<'_, PyAny>) -> PyResult<Arc<TlsSession>> {
+    let py = this.py();
+    let cfg = tls_config_of(this)?;
     let host: String = this.getattr(intern!(py, "host"))?.str()?.extract()?;
     let session = TlsSession::new(&cfg, &host).map_err(|e| to_pyerr(py, crate::client::Error::Tls(e)))?;
     Ok(Arc::new(session))

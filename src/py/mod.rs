@@ -1,11 +1,14 @@
 //! The only code that knows about Python: the `rftplib._rftplib` module.
 
 mod args;
+mod credentials;
 mod dispatch;
 mod errors;
+mod feat;
 mod ftp;
 mod ftp_tls;
 mod functions;
+mod jobs;
 mod socket;
 mod text;
 mod tls_config;
@@ -25,6 +28,8 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("B_CRLF", pyo3::types::PyBytes::new(py, b"\r\n"))?;
     errors::register(m)?;
     functions::register(m)?;
+    feat::register(m)?;
+    jobs::register(m)?;
     m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;

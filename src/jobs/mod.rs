@@ -1,0 +1,19 @@
+//! Whole jobs above one connection: sessions opened from what a logged-in
+//! client knows, and whole-file downloads and uploads with resume,
+//! verification, retries, rate limits and parallel ranges. No Python here:
+//! progress and cancellation are shared atomics the caller polls and sets.
+
+pub mod cancel;
+pub mod download;
+pub mod error;
+pub mod hash;
+pub mod job;
+pub mod local;
+pub mod progress;
+pub mod ranges;
+pub mod rate;
+pub mod retry;
+pub mod session;
+pub mod upload;
+
+pub use error::{Error, Result};
