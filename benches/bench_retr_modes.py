@@ -125,6 +125,22 @@ def noop_once(mod, srv, n):
     return n / (t1 - t0), (c1 - c0) / n
 
 
+PLACEMENTS = {
+    # client CPUs, server CPUs (the listener; each session inherits it at fork)
+    "free": (None, None),
+    "same": ({0}, {0}),
+    "split": ({0}, {1}),
+}
+
+
+def place(srv, placement):
+    """Pins this thread and vsftpd's listener as ``placement`` says (or unpins)."""
+    every = set(range(os.cpu_count() or 1))
+    client, server = PLACEMENTS[placement]
+    os.sched_setaffinity(srv._proc.pid, server or every)
+    os.sched_setaffinity(0, client or every)
+
+
 def settle(srv):
     srv.wait_idle()
     time.sleep(0.2)
@@ -136,6 +152,12 @@ def main(argv=None):
     p.add_argument("--size", type=int, default=512, help="MiB (default 512)")
     p.add_argument("--noops", type=int, default=1000, help="0 skips the NOOP rows")
     p.add_argument("--diag", action="store_true", help="per run: migrations, context switches, CPU of client and server")
+    p.add_argument(
+        "--placement",
+        default="free",
+        help="comma-separated: free (the scheduler decides), same (client and server pinned "
+        "to CPU 0), split (client on CPU 0, server on CPU 1); each is a separate table",
+    )
     p.add_argument("--only", choices=["retr", "noop"], default=None)
     args = p.parse_args(argv)
     size = args.size * MiB
@@ -147,41 +169,50 @@ def main(argv=None):
             f.writelines(block for _ in range(args.size))
         with Vsftpd(root) as srv:
             print(f"vsftpd on {srv.host}:{srv.port}; {os.cpu_count()} CPUs; load {os.getloadavg()[0]:.1f}")
-            if args.only in (None, "retr"):
-                runs = {n: [] for n in names}
-                for rep in range(args.reps):
-                    order = names[rep % 2 :] + names[: rep % 2]
-                    for name in order:
-                        settle(srv)
-                        runs[name].append(retr_once(IMPLS[name], srv, size, args.diag))
-                print(f"\nretrbinary {args.size} MiB, blocksize 8192, counting callback (GB/s; CPU s/GiB)")
-                for name in names:
-                    rates = [r / 1e9 for r, _, _ in runs[name]]
-                    cpus = [c for _, c, _ in runs[name]]
-                    sleeps = "  ".join(f"{w:5.1f}" for _, _, w in runs[name])
-                    each = "  ".join(f"{r:5.2f}" for r in rates)
-                    print(f"  {name:8} runs {each} | median {statistics.median(rates):5.2f} "
-                          f"min {min(rates):5.2f} | CPU {statistics.median(cpus):.3f} s/GiB")
-                    print(f"  {'':8} sleeps/MiB {sleeps}")
-                ratios = [a[0] / b[0] for a, b in zip(runs["rftplib"], runs["ftplib"])]
-                print(f"  rftplib/ftplib per pair: {'  '.join(f'{x:.2f}' for x in ratios)}"
-                      f" | min rftplib / max ftplib {min(r[0] for r in runs['rftplib']) / max(r[0] for r in runs['ftplib']):.2f}")
-            if args.noops and args.only in (None, "noop"):
-                runs = {n: [] for n in names}
-                for rep in range(args.reps):
-                    order = names[rep % 2 :] + names[: rep % 2]
-                    for name in order:
-                        settle(srv)
-                        runs[name].append(noop_once(IMPLS[name], srv, args.noops))
-                print(f"\n{args.noops} x NOOP on one session (round trips/s; client CPU µs each)")
-                for name in names:
-                    rates = [r for r, _ in runs[name]]
-                    cpus = [c * 1e6 for _, c in runs[name]]
-                    each = "  ".join(f"{r:6.0f}" for r in rates)
-                    print(f"  {name:8} runs {each} | median {statistics.median(rates):6.0f} | CPU {statistics.median(cpus):.1f} µs")
-                ratio = statistics.median(r for r, _ in runs["rftplib"]) / statistics.median(r for r, _ in runs["ftplib"])
-                print(f"  rftplib/ftplib median ratio {ratio:.2f}")
+            for placement in args.placement.split(","):
+                place(srv, placement)
+                if placement != "free":
+                    print(f"\n== placement {placement}: client CPUs {PLACEMENTS[placement][0]}, server CPUs {PLACEMENTS[placement][1]}")
+                run_tables(args, srv, size, names)
+            place(srv, "free")
     return 0
+
+
+def run_tables(args, srv, size, names):
+    if args.only in (None, "retr"):
+        runs = {n: [] for n in names}
+        for rep in range(args.reps):
+            order = names[rep % 2 :] + names[: rep % 2]
+            for name in order:
+                settle(srv)
+                runs[name].append(retr_once(IMPLS[name], srv, size, args.diag))
+        print(f"\nretrbinary {args.size} MiB, blocksize 8192, counting callback (GB/s; CPU s/GiB)")
+        for name in names:
+            rates = [r / 1e9 for r, _, _ in runs[name]]
+            cpus = [c for _, c, _ in runs[name]]
+            sleeps = "  ".join(f"{w:5.1f}" for _, _, w in runs[name])
+            each = "  ".join(f"{r:5.2f}" for r in rates)
+            print(f"  {name:8} runs {each} | median {statistics.median(rates):5.2f} "
+                  f"min {min(rates):5.2f} | CPU {statistics.median(cpus):.3f} s/GiB")
+            print(f"  {'':8} sleeps/MiB {sleeps}")
+        ratios = [a[0] / b[0] for a, b in zip(runs["rftplib"], runs["ftplib"])]
+        print(f"  rftplib/ftplib per pair: {'  '.join(f'{x:.2f}' for x in ratios)}"
+              f" | min rftplib / max ftplib {min(r[0] for r in runs['rftplib']) / max(r[0] for r in runs['ftplib']):.2f}")
+    if args.noops and args.only in (None, "noop"):
+        runs = {n: [] for n in names}
+        for rep in range(args.reps):
+            order = names[rep % 2 :] + names[: rep % 2]
+            for name in order:
+                settle(srv)
+                runs[name].append(noop_once(IMPLS[name], srv, args.noops))
+        print(f"\n{args.noops} x NOOP on one session (round trips/s; client CPU µs each)")
+        for name in names:
+            rates = [r for r, _ in runs[name]]
+            cpus = [c * 1e6 for _, c in runs[name]]
+            each = "  ".join(f"{r:6.0f}" for r in rates)
+            print(f"  {name:8} runs {each} | median {statistics.median(rates):6.0f} | CPU {statistics.median(cpus):.1f} µs")
+        ratio = statistics.median(r for r, _ in runs["rftplib"]) / statistics.median(r for r, _ in runs["ftplib"])
+        print(f"  rftplib/ftplib median ratio {ratio:.2f}")
 
 
 if __name__ == "__main__":
