@@ -785,6 +785,8 @@ class FTP:
         server supports it. *retries* (paths only: continue from what the
         server kept), *progress*, *rate_limit* and *blocksize* as for
         ``download``.
+        """
+
     # Parsed listings (rftplib/_listing.py), beyond ftplib.
     def scandir(self, path: str = "", *, mlsd: bool | None = None) -> list[Entry]:
         """List directory *path* (default: the current one) as :class:`Entry` objects.
