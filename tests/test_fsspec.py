@@ -54,6 +54,14 @@ class CountingFTP(rftplib.FTP):
         CountingFTP.commands.append((cmd.split()[0], rest))
         return super().transfercmd(cmd, rest)
 
+    def download(self, remote, *args, **kwargs):
+        CountingFTP.commands.append(("download", remote))
+        return super().download(remote, *args, **kwargs)
+
+    def upload(self, local, remote=None, **kwargs):
+        CountingFTP.commands.append(("upload", remote))
+        return super().upload(local, remote, **kwargs)
+
 
 @pytest.fixture
 def counted(monkeypatch):
@@ -339,6 +347,28 @@ def test_get_put_files_and_trees(fs, srv, tmp_path):
     for name, data in files.items():
         assert sha256((tmp_path / "down" / name).read_bytes()) == sha256(data)
     assert (tmp_path / "down" / "empty-dir").is_dir()
+
+
+def test_big_files_go_through_download_and_upload(fs, srv, tmp_path, counted):
+    b = base(srv)
+    fs.ls(b + "/")
+    fs.get_file(b + "/big.bin", str(tmp_path / "big.bin"))
+    fs.get_file(b + "/small.bin", str(tmp_path / "small.bin"))
+    assert [c for c in counted if c[0] in ("download", "RETR")] == [
+        ("download", b + "/big.bin"),
+        ("RETR", None),
+    ]
+    assert sha256((tmp_path / "big.bin").read_bytes()) == sha256(BIG)
+    assert (tmp_path / "small.bin").read_bytes() == CONTENT["small.bin"]
+    del counted[:]
+    fs.put_file(str(tmp_path / "big.bin"), b + "/big-up.bin")
+    fs.put_file(str(tmp_path / "small.bin"), b + "/small-up.bin")
+    assert [c for c in counted if c[0] in ("upload", "STOR")] == [
+        ("upload", b + "/big-up.bin"),
+        ("STOR", None),
+    ]
+    assert sha256((srv.root / "big-up.bin").read_bytes()) == sha256(BIG)
+    assert (srv.root / "small-up.bin").read_bytes() == CONTENT["small.bin"]
 
 
 def test_rm_mkdir_mv(fs, srv):

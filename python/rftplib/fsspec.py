@@ -51,6 +51,9 @@ _RETRYABLE = (OSError, EOFError, error_temp, error_proto, error_reply)
 # rather than stopping the stream and starting a new RETR at the new offset.
 _SKIP_LIMIT = 256 * 1024
 _CHUNK = 1 << 20
+# get/put of files this big go through FTP.download()/upload() (verified,
+# written through a .part); smaller ones through one plain RETR/STOR.
+_NATIVE_MIN = 1 << 20
 
 
 class FTPFileSystem(AbstractFileSystem):
@@ -486,8 +489,25 @@ class FTPFileSystem(AbstractFileSystem):
             conn.close()
             ftp.voidresp()
 
+        def native(ftp):
+            ftp.download(
+                rpath,
+                lpath if outfile is None else outfile,
+                resume=False,
+                verify=True,
+                retries=self.retries,
+                progress=_progress(callback),
+            )
+
+        # download() checks SIZE (and the server's hash where offered) and
+        # writes through a .part, for a few more commands per file: worth it
+        # for a big file, not for the many small ones of a tree.
+        entry = self._ls_entry_cached(rpath)
+        small = entry is not None and entry["type"] == "file" and entry["size"] < _NATIVE_MIN
+        if outfile is not None and hasattr(outfile, "seek"):
+            small = True  # a retry must be able to start over
         try:
-            self._run(fetch)
+            self._run(fetch if small else native)
         except error_perm as exc:
             entry = self._lookup(rpath, refresh=True)
             if entry is not None and entry["type"] == "directory" and outfile is None:
@@ -583,9 +603,15 @@ class FTPFileSystem(AbstractFileSystem):
         if os.path.isdir(lpath):
             self.makedirs(rpath, exist_ok=True)
             return
-        callback.set_size(os.path.getsize(lpath))
+        size = os.path.getsize(lpath)
+        callback.set_size(size)
 
         def send(ftp):
+            if size >= _NATIVE_MIN:  # verified by SIZE (and hash) afterwards
+                ftp.upload(
+                    lpath, rpath, verify=True, retries=self.retries, progress=_progress(callback)
+                )
+                return
             with open(lpath, "rb") as f:
                 self._store(ftp, rpath, f, callback)
 
@@ -1031,6 +1057,19 @@ def register(ftp=False):
 
 
 # -- helpers ---------------------------------------------------------------------------
+
+
+def _progress(callback):
+    """An fsspec callback as download()/upload()'s ``progress``."""
+    if callback is DEFAULT_CALLBACK:
+        return None
+
+    def progress(done, total):
+        if total is not None:
+            callback.set_size(total)
+        callback.absolute_update(done)
+
+    return progress
 
 
 def _read_all(conn):
