@@ -295,6 +295,20 @@ def test_open_files_share_a_small_pool(ftpd, counted):
     fs.close()
 
 
+def test_more_open_writers_than_sessions_in_one_thread_is_an_error_not_a_hang(ftpd):
+    fs = make_fs(ftpd, connections=2)
+    files = [fs.open(f"/w{i}.bin", "wb", block_size=1000) for i in range(3)]
+    files[0].write(b"a" * 2000)  # past block_size: its STOR is open
+    files[1].write(b"b" * 2000)
+    with pytest.raises(rftplib.Error, match="held by this thread"):
+        files[2].write(b"c" * 2000)
+    files[0].close()
+    files[1].close()
+    assert (ftpd.root / "w0.bin").read_bytes() == b"a" * 2000
+    assert (ftpd.root / "w1.bin").read_bytes() == b"b" * 2000
+    fs.close()
+
+
 # -- writes ---------------------------------------------------------------------------------
 
 
@@ -436,6 +450,8 @@ def test_errors_are_builtin_with_the_ftp_error_as_cause(fs, srv):
     with pytest.raises(IsADirectoryError) as info:
         fs.cat_file(b + "/sub")
     assert isinstance(info.value.__cause__, rftplib.error_perm)
+    with pytest.raises(IsADirectoryError):
+        fs.open(b + "/sub", "rb")
     with pytest.raises(FileNotFoundError):
         fs.rm_file(b + "/missing.bin")
     with pytest.raises(FileNotFoundError):

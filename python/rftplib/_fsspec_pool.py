@@ -106,7 +106,7 @@ class Pool:
         self._shrunk_at = 0.0
         self._cond = threading.Condition()
         self._idle = []  # (session, released at): last in, first out
-        self._busy = set()
+        self._busy = {}  # session -> ident of the thread holding it
         self._doomed = set()  # busy when close() ran: closed on release
         self._parked = OrderedDict()  # key -> Stream
         self._opening = 0
@@ -125,10 +125,14 @@ class Pool:
         # A forked child shares its parent's sockets: forget them, never use them.
         if os.getpid() != self._pid:
             self._pid = os.getpid()
-            self._idle, self._busy, self._doomed = [], set(), set()
+            self._idle, self._busy, self._doomed = [], {}, set()
             self._parked = OrderedDict()
             self._opening = 0
             self.cap = self.max_cap
+
+    def _held_by_caller_locked(self):
+        me = threading.get_ident()
+        return bool(self._busy) and all(owner == me for owner in self._busy.values())
 
     def acquire(self):
         """A logged-in session for this thread alone; give it back with release()."""
@@ -148,12 +152,19 @@ class Pool:
                 if self._idle:
                     session, released = self._idle.pop()
                     fresh = now - released < self.noop_after
-                    self._busy.add(session)
+                    self._busy[session] = threading.get_ident()
                 elif self._live_locked() < self.cap:
                     self._opening += 1
                 elif self._parked:
                     _, reclaim = self._parked.popitem(last=False)
-                    self._busy.add(reclaim.ftp)
+                    self._busy[reclaim.ftp] = threading.get_ident()
+                elif not self._opening and self._held_by_caller_locked():
+                    # Waiting would be for ever: every session is this
+                    # thread's own (files open for writing, say).
+                    raise Error(
+                        f"all {len(self._busy)} sessions of the pool are held by this "
+                        "thread's open files: close one, or allow more connections"
+                    )
                 else:
                     self._cond.wait(1.0)
                     continue
@@ -192,7 +203,7 @@ class Pool:
                 raise
             with self._cond:
                 self._opening -= 1
-                self._busy.add(session)
+                self._busy[session] = threading.get_ident()
             return session
 
     def release(self, session):
@@ -201,7 +212,7 @@ class Pool:
             if session not in self._busy:
                 doomed = True  # forked, or closed meanwhile
             else:
-                self._busy.discard(session)
+                del self._busy[session]
                 doomed = session in self._doomed
                 self._doomed.discard(session)
                 if not doomed:
@@ -213,14 +224,14 @@ class Pool:
     def discard(self, session):
         """Close a session whose state is unknown (it raised mid-command)."""
         with self._cond:
-            self._busy.discard(session)
+            self._busy.pop(session, None)
             self._doomed.discard(session)
             self._cond.notify()
         _close(session)
 
     def park(self, key, stream):
         with self._cond:
-            self._busy.discard(stream.ftp)
+            self._busy.pop(stream.ftp, None)
             if stream.ftp in self._doomed:
                 self._doomed.discard(stream.ftp)
                 doomed = True
@@ -244,6 +255,8 @@ class Pool:
             else:
                 self.release(stream.ftp)
 
+        with self._cond:
+            self._busy[stream.ftp] = None  # the stopping thread's now
         threading.Thread(target=stop, name="rftplib-fsspec-stop", daemon=True).start()
 
     def unpark(self, key):
@@ -251,7 +264,7 @@ class Pool:
         with self._cond:
             stream = self._parked.pop(key, None)
             if stream is not None:
-                self._busy.add(stream.ftp)
+                self._busy[stream.ftp] = threading.get_ident()
             return stream
 
     def close(self):
@@ -260,7 +273,7 @@ class Pool:
             sessions = [s for s, _ in self._idle]
             sessions += [st.ftp for st in self._parked.values()]
             self._idle, self._parked = [], OrderedDict()
-            self._doomed |= self._busy
+            self._doomed |= set(self._busy)
             self.cap = self.max_cap
             self._cond.notify_all()
         for session in sessions:

@@ -913,6 +913,8 @@ class FTPFile(AbstractBufferedFile):
             cache_options=cache_options,
             **kwargs,
         )
+        if self.readable() and self.details.get("type") == "directory":
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
         if not autocommit and self.writable():
             # Beside the target unless told otherwise: a rename within one
             # directory works on every server.
