@@ -209,6 +209,23 @@ def test_info_exists_find_glob_walk(fs, srv):
     assert fs.modified(b + "/big.bin") == fs.info(b + "/big.bin")["modified"]
 
 
+def test_info_asks_mlst_instead_of_listing_the_parent(srv, counted):
+    fs = make_fs(srv)
+    b = base(srv)
+    info = fs.info(b + "/sub/inner.bin")
+    assert (info["name"], info["size"], info["type"]) == (b + "/sub/inner.bin", 2000, "file")
+    assert fs.info(b + "/sub")["type"] == "directory"
+    # pyftpdlib offers MLST: no listing; vsftpd does not: its parent's LIST
+    listings = [c[0] for c in counted]
+    with pytest.raises(FileNotFoundError):
+        fs.info(b + "/sub/missing.bin")
+    if "Pyftpdlib" in type(srv).__name__:
+        assert "MLSD" not in listings and "LIST" not in listings
+    else:
+        assert "LIST" in listings
+    fs.close()
+
+
 # -- reads ----------------------------------------------------------------------------------
 
 

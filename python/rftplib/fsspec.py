@@ -210,12 +210,7 @@ class FTPFileSystem(AbstractFileSystem):
         session's only mode, rather than through ``scandir`` (which switches
         to ASCII and back, two more round trips per directory).
         """
-        if self._mlsd is None:
-            try:
-                self._mlsd = "MLST" in ftp.feat()
-            except error_perm:
-                self._mlsd = False
-        if self._mlsd:
+        if self._has_mlst(ftp):
             conn = ftp.transfercmd(f"MLSD {path}")
         else:
             # LIST of a missing path is an empty listing on some servers
@@ -263,8 +258,38 @@ class FTPFileSystem(AbstractFileSystem):
                 return entry
         return None
 
+    def _has_mlst(self, ftp):
+        """Whether the server offers MLST/MLSD (FEAT, asked once per instance)."""
+        if self._mlsd is None:
+            try:
+                self._mlsd = "MLST" in ftp.feat()
+            except error_perm:
+                self._mlsd = False
+        return self._mlsd
+
+    def _mlst(self, path):
+        """The entry for ``path`` from one MLST, or None (no MLST, or refused)."""
+
+        def mlst(ftp):
+            if not self._has_mlst(ftp):
+                return None
+            try:
+                entry = ftp.stat(path, mlst=True)
+            except error_perm:
+                return None
+            out = _entry_dict(entry, self._parent(path))
+            out["name"] = path
+            return out
+
+        return self._run(mlst)
+
     def info(self, path, **kwargs):
         path = self._strip_protocol(path)
+        if path != "/" and self.dircache.get(self._parent(path)) is None:
+            # One MLST rather than a listing of a directory that may be huge.
+            entry = self._mlst(path)
+            if entry is not None:
+                return entry
         try:
             entry = self._lookup(path)
         except PermissionError:
