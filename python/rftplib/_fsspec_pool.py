@@ -272,6 +272,8 @@ class Pool:
         with self._cond:
             sessions = [s for s, _ in self._idle]
             sessions += [st.ftp for st in self._parked.values()]
+            for stream in self._parked.values():
+                stream.conn.close()
             self._idle, self._parked = [], OrderedDict()
             self._doomed |= set(self._busy)
             self.cap = self.max_cap

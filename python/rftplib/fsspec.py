@@ -27,6 +27,7 @@ import datetime as _dt
 import errno
 import hashlib
 import os
+import socket
 import threading
 import time
 import uuid
@@ -115,6 +116,7 @@ class FTPFileSystem(AbstractFileSystem):
         self._local = threading.local()
         self._mlsd = None  # unknown until the first listing
         self._server_hash = None  # whether the server hashes files: unknown yet
+        self._pipeline = True  # REST+RETR sent together (see _retr)
         self._pool = Pool(self._session_spec().connect, self.connections)
         # Every session closes when the instance goes, even without close().
         self._finalizer = weakref.finalize(self, self._pool.close)
@@ -134,6 +136,52 @@ class FTPFileSystem(AbstractFileSystem):
             self.implicit_tls,
             self.ssl_context,
         )
+
+    def _retr(self, ftp, path, rest):
+        """A data connection carrying ``path`` from offset ``rest``.
+
+        On plain FTP, REST and RETR go out together right after PASV/EPSV and
+        the data connection is opened while they travel: two round trips
+        fewer than ``transfercmd`` (PASV, connect, REST, RETR one by one).
+        TLS data connections need rftplib's own handshake: ``transfercmd``.
+        """
+        if self.tls or not self._pipeline:
+            return ftp.transfercmd(f"RETR {path}", rest=rest or None)
+        host, port = ftp.makepasv()
+        if rest:
+            ftp.putcmd(f"REST {rest}")
+        ftp.putcmd(f"RETR {path}")
+        try:
+            conn = socket.create_connection((host, port), self.timeout)
+        except OSError:
+            conn = None
+        answering = "REST" if rest else "RETR"
+        try:
+            if rest:
+                resp = ftp.getresp()  # 350
+                if resp[:1] != "3":
+                    raise error_reply(resp)
+                answering = "RETR"
+            resp = ftp.getresp()  # 150
+            if resp[:1] != "1":
+                raise error_reply(resp)
+        except (error_perm, error_temp):
+            if conn is not None:
+                conn.close()
+            if answering == "REST":
+                # REST refused: the RETR sent with it is answered too (perhaps
+                # a transfer from 0 we have just cut). Take that, and stop
+                # pipelining on this server.
+                self._pipeline = False
+                _drain_reply(ftp)
+            raise
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        if conn is None:
+            raise OSError(errno.ECONNREFUSED, f"cannot open the data connection to {host}:{port}")
+        return conn
 
     def _run(self, fn):
         """``fn(session)`` on a pooled session, again on a new one if the
@@ -372,7 +420,7 @@ class FTPFileSystem(AbstractFileSystem):
             if e is not None and e <= s:
                 return b""
             try:
-                conn = ftp.transfercmd(f"RETR {path}", rest=s or None)
+                conn = self._retr(ftp, path, s)
             except error_perm as exc:
                 if (
                     s
@@ -491,7 +539,7 @@ class FTPFileSystem(AbstractFileSystem):
                 os.makedirs(parent, exist_ok=True)
 
         def fetch(ftp):
-            conn = ftp.transfercmd(f"RETR {rpath}")
+            conn = self._retr(ftp, rpath, 0)
             try:
                 if outfile is not None and hasattr(outfile, "seek"):
                     outfile.seek(0)  # a retry starts over
@@ -972,7 +1020,7 @@ class FTPFile(AbstractBufferedFile):
                 if ftp is None:
                     ftp = pool.acquire()
                 if stream is None:
-                    conn = ftp.transfercmd(f"RETR {self.path}", rest=start or None)
+                    conn = fs._retr(ftp, self.path, start)
                     stream = Stream(ftp, conn, start)
                 data = stream.read(end - start)
             except error_perm as exc:
@@ -1097,6 +1145,17 @@ def _progress(callback):
         callback.absolute_update(done)
 
     return progress
+
+
+def _drain_reply(ftp):
+    """Take the reply to a pipelined RETR after its REST failed: a 5xx, or a
+    150 and then the end of a transfer nobody reads (closed at once)."""
+    try:
+        resp = ftp.getresp()
+        if resp[:1] == "1":
+            ftp.getresp()
+    except (error_perm, error_temp):
+        pass
 
 
 def _read_all(conn):
