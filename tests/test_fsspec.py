@@ -268,6 +268,26 @@ def test_cat_ranges_in_parallel(fs, srv, counted):
     )
 
 
+class NoRestMixin:
+    def ftp_REST(self, line):
+        self.respond("502 REST not implemented here.")
+
+
+def test_refused_rest_leaves_the_session_in_step(root):
+    from servers import PyftpdlibThreaded
+
+    with PyftpdlibThreaded(root, handler_mixins=(NoRestMixin,)) as srv:
+        fs = make_fs(srv, connections=1)
+        for path in ["/big.bin", "/small.bin"]:
+            with pytest.raises(OSError) as info:
+                fs.cat_file(path, 100, 200)
+            assert str(info.value.__cause__).startswith("502")
+            # the RETR sent with the REST was answered and drained
+            assert fs.cat_file(path) == CONTENT[path[1:]]
+        assert fs._pool.live == 1
+        fs.close()
+
+
 def test_sequential_read_keeps_one_data_connection(fs, srv, counted):
     with fs.open(base(srv) + "/big.bin", "rb", block_size=65536) as f:
         chunks = []
