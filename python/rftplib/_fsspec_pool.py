@@ -240,6 +240,7 @@ class Pool:
                 doomed = False
             self._cond.notify()
         if doomed:
+            stream.conn.close()
             _close(stream.ftp)
 
     def stop_later(self, stream):
