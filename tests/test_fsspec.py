@@ -55,7 +55,7 @@ class CountingFTP(rftplib.FTP):
         verb, _, arg = line.partition(" ")
         if verb == "REST":
             self._rest = int(arg)
-        elif verb in ("RETR", "STOR", "APPE", "LIST", "MLSD"):
+        elif verb in ("RETR", "STOR", "APPE", "LIST", "MLSD", "NOOP"):
             CountingFTP.commands.append((verb, getattr(self, "_rest", None) or None))
             self._rest = None
         super().putcmd(line)
@@ -652,6 +652,26 @@ def test_closing_a_file_whose_server_went_away_succeeds(root):
     assert f.closed
     fs.close()
     assert fs._pool.live == 0
+
+
+def test_idle_sessions_are_checked_then_closed(root, counted):
+    from vsftpd import Vsftpd
+
+    with Vsftpd(root) as srv:
+        fs = make_fs(srv, connections=2)
+        b = base(srv)
+        assert fs.cat_file(b + "/small.bin") == CONTENT["small.bin"]
+        (first, _), = fs._pool._idle
+        fs._pool.noop_after = 0  # every idle session counts as old: NOOP first
+        assert fs.cat_file(b + "/small.bin") == CONTENT["small.bin"]
+        assert ("NOOP", None) in counted
+        assert fs._pool._idle[0][0] is first
+        fs._pool.idle_timeout = 0  # idle sessions expire at once
+        assert fs.cat_file(b + "/text.txt") == CONTENT["text.txt"]
+        (second, _), = fs._pool._idle
+        assert second is not first and fs._pool.live == 1
+        fs.close()
+        assert srv.wait_idle()
 
 
 def test_dropped_session_is_retried_on_a_new_one(ftpd):
