@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import fsspec
 import pytest
 import rftplib
+import rftplib._fsspec_support
 import rftplib.fsspec as rfs
 from fsspec_support import base, make_fs, url
 from rftplib.fsspec import FTPFileSystem, FTPSFileSystem
@@ -72,7 +73,7 @@ class CountingFTP(rftplib.FTP):
 @pytest.fixture
 def counted(monkeypatch):
     CountingFTP.commands = []
-    monkeypatch.setattr(rfs, "FTP", CountingFTP)
+    monkeypatch.setattr(rftplib._fsspec_support, "FTP", CountingFTP)
     return CountingFTP.commands
 
 
