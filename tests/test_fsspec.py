@@ -498,8 +498,14 @@ def test_errors_are_builtin_with_the_ftp_error_as_cause(fs, srv):
         fs.open(b + "/sub", "rb")
     with pytest.raises(FileNotFoundError):
         fs.rm_file(b + "/missing.bin")
+    strict = make_fs(srv, auto_mkdir=False)
     with pytest.raises(FileNotFoundError):
-        fs.pipe_file(b + "/no/such/dir/f.bin", b"x")
+        strict.pipe_file(b + "/no/such/dir/f.bin", b"x")
+    with pytest.raises(FileNotFoundError):
+        strict.open(b + "/no/such/dir/f.bin", "wb").close()
+    strict.close()
+    fs.pipe_file(b + "/made/for/it.bin", b"x")  # auto_mkdir (default)
+    assert (srv.root / "made/for/it.bin").read_bytes() == b"x"
     with pytest.raises(FileNotFoundError):
         fs.mv(b + "/missing.bin", b + "/other.bin")
     # The pool survived all of that.

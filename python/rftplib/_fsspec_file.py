@@ -40,6 +40,9 @@ class FTPFile(AbstractBufferedFile):
     ):
         self._key = object()
         self._ftp = self._conn = None
+        if mode == "xb" and fs.exists(path):
+            # Before the base class sets the file up: nothing to flush at __del__.
+            raise FileExistsError(errno.EEXIST, "File exists", path)
         super().__init__(
             fs,
             path,
@@ -116,20 +119,25 @@ class FTPFile(AbstractBufferedFile):
             return data
 
     def _initiate_upload(self):
-        if self.mode == "xb" and self.fs.exists(self.path):
-            raise FileExistsError(errno.EEXIST, "File exists", self.path)
         cmd = "APPE" if self.mode == "ab" else "STOR"
         pool = self.fs._pool
-        ftp = pool.acquire()
+
+        def start():
+            ftp = pool.acquire()
+            try:
+                self._conn = ftp.transfercmd(f"{cmd} {self.path}")
+            except error_perm:
+                pool.release(ftp)
+                raise
+            except BaseException:
+                pool.discard(ftp)
+                raise
+            self._ftp = ftp
+
         try:
-            self._conn = ftp.transfercmd(f"{cmd} {self.path}")
+            self.fs._with_parents(self.path, start)
         except error_perm as exc:
-            pool.release(ftp)
             raise self.fs._explain_write(exc, self.path) from exc
-        except BaseException:
-            pool.discard(ftp)
-            raise
-        self._ftp = ftp
 
     def _upload_chunk(self, final=False):
         pool = self.fs._pool

@@ -7,6 +7,7 @@ import contextlib
 import errno
 import os
 import socket
+import tempfile
 
 from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.utils import isfilelike
@@ -331,11 +332,49 @@ class _Transfers:
         if mode == "create" and self.exists(path):
             raise FileExistsError(errno.EEXIST, "File exists", path)
         try:
-            self._run(lambda ftp: self._store(ftp, path, value))
+            self._with_parents(
+                path, lambda: self._run(lambda ftp: self._store(ftp, path, value))
+            )
         except error_perm as exc:
             raise self._explain_write(exc, path) from exc
         finally:
             self.invalidate_cache(path)
+
+    def _with_parents(self, path, write):
+        """``write()``; if refused because ``path``'s directory is missing (and
+        ``auto_mkdir``), make the directory and ``write()`` once more."""
+        try:
+            return write()
+        except error_perm as exc:
+            parent = self._parent(path)
+            if not self.auto_mkdir or self._lookup(parent, refresh=True) is not None:
+                raise
+            self.makedirs(parent, exist_ok=True)
+            try:
+                return write()
+            except error_perm:
+                raise exc from None
+
+    def cp_file(self, path1, path2, **kwargs):
+        """Copy within the server: FTP has no copy command, so the bytes go
+        through this machine (spooled to disk beyond 64 MiB)."""
+        path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        if self.info(path1)["type"] == "directory":
+            self.makedirs(path2, exist_ok=True)
+            return
+        with tempfile.SpooledTemporaryFile(64 << 20) as spool:
+            self.get_file(path1, None, outfile=spool)
+
+            def send(ftp):
+                spool.seek(0)  # a retry starts over
+                self._store(ftp, path2, spool)
+
+            try:
+                self._with_parents(path2, lambda: self._run(send))
+            except error_perm as exc:
+                raise self._explain_write(exc, path2) from exc
+            finally:
+                self.invalidate_cache(path2)
 
     def put_file(
         self, lpath, rpath, callback=DEFAULT_CALLBACK, mode="overwrite", **kwargs
@@ -367,17 +406,7 @@ class _Transfers:
                 self._store(ftp, rpath, f, callback)
 
         try:
-            try:
-                self._run(send)
-            except error_perm as exc:
-                # Perhaps the directory is missing: make it, try once more.
-                if self._lookup(self._parent(rpath), refresh=True) is not None:
-                    raise
-                self.makedirs(self._parent(rpath), exist_ok=True)
-                try:
-                    self._run(send)
-                except error_perm:
-                    raise exc from None
+            self._with_parents(rpath, lambda: self._run(send))
         except error_perm as exc:
             raise self._explain_write(exc, rpath) from exc
         finally:

@@ -64,7 +64,8 @@ class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
     *connections*, the most sessions open at once (default 4); *implicit_tls*;
     *ssl_context* for certificate checks (an instance with one cannot be
     pickled); *retries*, how often an operation that failed on its
-    connection is tried again on a new session (default 3).
+    connection is tried again on a new session (default 3); *auto_mkdir*,
+    whether a write into a missing directory makes it (default True).
     """
 
     protocol = ("rftp",)
@@ -88,6 +89,7 @@ class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
         implicit_tls=False,
         ssl_context=None,
         retries=3,
+        auto_mkdir=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -107,6 +109,7 @@ class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
         self.connections = max(1, int(connections))
         self.ssl_context = ssl_context
         self.retries = max(0, int(retries))
+        self.auto_mkdir = bool(auto_mkdir)
         self._local = threading.local()
         self._mlsd = None  # unknown until the first listing
         self._server_hash = None  # whether the server hashes files: unknown yet
