@@ -81,16 +81,14 @@ def test_dask_cluster_reads_and_writes_over_rftp(vsftpd_data, tmp_path):
         .agg(x=("x", "sum"), y=("y", "sum"), n=("x", "size"))
     )
     # No warning filter: none comes (and filterwarnings=error would catch one).
-    with (
-        LocalCluster(
-            n_workers=2,
-            processes=True,
-            threads_per_worker=1,
-            dashboard_address=":0",  # never a clash over port 8787
-            local_directory=str(tmp_path),
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    cluster = LocalCluster(
+        n_workers=2,
+        processes=True,
+        threads_per_worker=1,
+        dashboard_address=":0",  # never a clash over port 8787
+        local_directory=str(tmp_path),
+    )
+    with cluster, Client(cluster) as client:
         frame = dd.read_csv(url(srv, "csv/*.csv"))
         assert frame.npartitions == 100
         result = frame.groupby("key").agg(
