@@ -33,6 +33,11 @@ def _refusal(exc):
     return isinstance(exc, (EOFError, ConnectionResetError, ConnectionRefusedError))
 
 
+# A cut transfer that stops faster than this (a server close by) is stopped
+# in the calling thread; a slower one in a thread of its own.
+_INLINE_STOP = 0.002
+
+
 class Stream:
     """A RETR in progress on ``ftp`` whose next byte is at offset ``pos``."""
 
@@ -111,6 +116,7 @@ class Pool:
         self._parked = OrderedDict()  # key -> Stream
         self._opening = 0
         self._pid = os.getpid()
+        self._stop_cost = 0.0  # seconds a cut transfer takes to stop (see stop_later)
 
     @property
     def live(self):
@@ -249,13 +255,20 @@ class Pool:
         for the cut transfer's reply)."""
 
         def stop():
+            began = time.monotonic()
             try:
                 stream.stop()
             except BaseException:  # noqa: BLE001 - the session is unusable, nothing more
                 self.discard(stream.ftp)
             else:
                 self.release(stream.ftp)
+            # How long a stop takes here (a round trip, mostly), smoothed.
+            self._stop_cost = 0.8 * self._stop_cost + 0.2 * (time.monotonic() - began)
 
+        if self._stop_cost < _INLINE_STOP:
+            # A near server: stopping now costs less than a thread would.
+            stop()
+            return
         with self._cond:
             self._busy[stream.ftp] = None  # the stopping thread's now
         threading.Thread(target=stop, name="rftplib-fsspec-stop", daemon=True).start()
