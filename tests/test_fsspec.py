@@ -220,7 +220,11 @@ def test_info_asks_mlst_instead_of_listing_the_parent(srv, counted):
     fs = make_fs(srv)
     b = base(srv)
     info = fs.info(b + "/sub/inner.bin")
-    assert (info["name"], info["size"], info["type"]) == (b + "/sub/inner.bin", 2000, "file")
+    assert (info["name"], info["size"], info["type"]) == (
+        b + "/sub/inner.bin",
+        2000,
+        "file",
+    )
     assert fs.info(b + "/sub")["type"] == "directory"
     # pyftpdlib offers MLST: no listing; vsftpd does not: its parent's LIST
     listings = [c[0] for c in counted]
@@ -246,6 +250,11 @@ def test_cat_file_whole_and_ranges(fs, srv):
     assert fs.cat_file(b + "/big.bin", 10, -10) == BIG[10:-10]
     assert fs.cat_file(b + "/big.bin", 7, 7) == b""
     assert fs.cat_file(b + "/small.bin", 500, 10**9) == CONTENT["small.bin"][500:]
+    assert fs.cat_file(b + "/small.bin", 5000) == b""  # past the end
+    assert fs.cat_file(b + "/small.bin", 5000, 6000) == b""
+    assert (
+        fs.cat_file(b + "/small.bin") == CONTENT["small.bin"]
+    )  # the session is in step
     assert fs.cat(b + "/text.txt") == CONTENT["text.txt"]
     many = fs.cat([b + "/small.bin", b + "/sub/inner.bin"])
     assert many == {
@@ -565,6 +574,15 @@ def test_ftps_vsftpd_requiring_session_reuse(root):
         assert [sha256(g) for g in got] == [
             sha256(BIG[s : s + 50_000]) for s in range(0, 800_000, 100_000)
         ]
+        with fs.open(b + "/big.bin", "rb", block_size=4096) as f:
+            f.seek(3_000_000)
+            assert f.read(100) == BIG[3_000_000:3_000_100]
+            f.seek(20)  # cut the TLS transfer, start another
+            assert f.read(100) == BIG[20:120]
+        fs.get(b + "/sub", str(root.parent / "tls-copy"), recursive=True)
+        assert (root.parent / "tls-copy" / "inner.bin").read_bytes() == CONTENT[
+            "sub/inner.bin"
+        ]
         fs.close()
         assert srv.wait_idle()
 
@@ -671,14 +689,14 @@ def test_idle_sessions_are_checked_then_closed(root, counted):
         fs = make_fs(srv, connections=2)
         b = base(srv)
         assert fs.cat_file(b + "/small.bin") == CONTENT["small.bin"]
-        (first, _), = fs._pool._idle
+        ((first, _),) = fs._pool._idle
         fs._pool.noop_after = 0  # every idle session counts as old: NOOP first
         assert fs.cat_file(b + "/small.bin") == CONTENT["small.bin"]
         assert ("NOOP", None) in counted
         assert fs._pool._idle[0][0] is first
         fs._pool.idle_timeout = 0  # idle sessions expire at once
         assert fs.cat_file(b + "/text.txt") == CONTENT["text.txt"]
-        (second, _), = fs._pool._idle
+        ((second, _),) = fs._pool._idle
         assert second is not first and fs._pool.live == 1
         fs.close()
         assert srv.wait_idle()
