@@ -8,6 +8,7 @@ in Rust, in bulk, with the GIL released.
 """
 
 import posixpath
+import weakref
 from datetime import datetime, timezone
 
 from ._rftplib import (
@@ -19,8 +20,6 @@ from ._rftplib import (
     error_reply,
     error_temp,
 )
-
-_FEAT_CACHE = "_rftplib_listing_feat"
 
 
 def mlsd(ftp, path, facts):
@@ -36,36 +35,25 @@ def mlsd(ftp, path, facts):
         yield _parse_mlsd_line(line)
 
 
-def _parse_feat(resp):
-    """FEAT reply -> {"MLST": "type*;size*;", "MDTM": "", ...}."""
-    features = {}
-    for line in resp.split("\n")[1:]:
-        if not line.startswith(" "):
-            continue
-        name, _, params = line.strip().partition(" ")
-        if name:
-            features[name.upper()] = params
-    return features
+_NO_FEAT = "_rftplib_no_feat"
 
 
 def _features(ftp):
-    """The server's FEAT, asked once per control connection. Uses
-    ``FTP.feat()`` when the class has one."""
-    feat = getattr(ftp, "feat", None)
-    if feat is not None:
-        try:
-            return feat()
-        except error_perm:
-            return {}
-    cached = ftp.__dict__.get(_FEAT_CACHE)
-    if cached is not None and cached[0] is ftp.sock:
-        return cached[1]
+    """The server's FEAT (``FTP.feat()``, cached per connection); empty when
+    the server has no FEAT command, which is remembered for the connection
+    too (feat() itself asks again each time)."""
+    sock = ftp.sock
+    no_feat = ftp.__dict__.get(_NO_FEAT)
+    if no_feat is not None and sock is not None and no_feat() is sock:
+        return {}
     try:
-        features = _parse_feat(ftp.sendcmd("FEAT"))
-    except error_perm:  # 500/502: no FEAT, so no MLSD either
-        features = {}
-    ftp.__dict__[_FEAT_CACHE] = (ftp.sock, features)
-    return features
+        return ftp.feat()
+    except error_perm:  # 500/502: no FEAT, so no MLST/MLSD either
+        try:
+            ftp.__dict__[_NO_FEAT] = weakref.ref(sock)
+        except TypeError:  # a socket object without weak references
+            pass
+        return {}
 
 
 def scandir(self, path="", *, mlsd=None):
@@ -82,7 +70,10 @@ def scandir(self, path="", *, mlsd=None):
         mlsd = "MLST" in _features(self)
     cmd = "MLSD" if mlsd else "LIST"
     if path:
-        cmd = cmd + " " + path
+        # LIST takes ls options on most servers: "LIST -x" would list the
+        # current directory with option x, not the directory "-x".
+        arg = "./" + path if path.startswith("-") and not mlsd else path
+        cmd = cmd + " " + arg
     # As retrlines: listings are ASCII-mode transfers.
     self.sendcmd("TYPE A")
     conn = self.transfercmd(cmd)
@@ -112,7 +103,7 @@ def stat(self, path, *, mlst=None):
     if mlst is None:
         mlst = "MLST" in _features(self)
     if mlst:
-        resp = self.sendcmd("MLST " + path)
+        resp = self.sendcmd("MLST " + path if path else "MLST")
         if resp[:3] != "250":
             raise error_reply(resp)
         for line in resp.split("\n")[1:]:
@@ -140,8 +131,9 @@ def stat(self, path, *, mlst=None):
     for entry in self.scandir(parent, mlsd=False):
         if entry.name == name:
             return entry._with_path(path)
-    if missing is not None:
+    if missing is not None and str(missing)[:3] == "550":
         raise missing
+    # SIZE was refused as a command (500/502), not for this path.
     raise error_perm(f"550 {path}: No such file or directory.")
 
 
@@ -154,21 +146,34 @@ def walk(self, top="", *, topdown=True, onerror=None, mlsd=None):
     A directory the server refuses to list (4xx/5xx reply) is skipped, after
     calling ``onerror(exc)`` if given; connection failures propagate.
     """
+    return _walk(self, top, topdown, onerror, mlsd, set())
+
+
+def _walk(ftp, top, topdown, onerror, mlsd, seen):
     try:
-        entries = self.scandir(top, mlsd=mlsd)
+        entries = ftp.scandir(top, mlsd=mlsd)
     except (error_perm, error_temp) as e:
         if onerror is not None:
             onerror(e)
         return
-    dirnames, filenames = [], []
+    dirnames, filenames, unique = [], [], {}
     for entry in entries:
-        (dirnames if entry.type == "dir" else filenames).append(entry.name)
+        if entry.type == "dir":
+            dirnames.append(entry.name)
+            # Some servers' MLSD describes a link as what it points to (a
+            # "dir"); its MLSD `unique` fact tells a directory seen before.
+            unique[entry.name] = entry.facts.get("unique")
+        else:
+            filenames.append(entry.name)
     if topdown:
         yield top, dirnames, filenames
     for name in dirnames:
-        yield from walk(
-            self, posixpath.join(top, name), topdown=topdown, onerror=onerror, mlsd=mlsd
-        )
+        key = unique.get(name)
+        if key is not None:
+            if key in seen:
+                continue
+            seen.add(key)
+        yield from _walk(ftp, posixpath.join(top, name), topdown, onerror, mlsd, seen)
     if not topdown:
         yield top, dirnames, filenames
 

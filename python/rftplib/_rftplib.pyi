@@ -64,7 +64,6 @@ __all__ = [
     "__version__",
     "_choose_hash",
     "_download",
-    "_mlsd_entry",
     "_mlst_entry",
     "_parse_feat",
     "_parse_hash_reply",
@@ -691,6 +690,43 @@ class FTP:
     def close(self) -> None:
         """Close the connection without sending QUIT. Safe to call more than once."""
 
+    # Parsed listings (rftplib/_listing.py), beyond ftplib.
+    def scandir(self, path: str = "", *, mlsd: bool | None = None) -> list[Entry]:
+        """List directory *path* (default: the current one) as :class:`Entry` objects.
+
+        Uses MLSD when the server lists MLST in FEAT, LIST otherwise;
+        ``mlsd=True``/``False`` forces one. The listing is read and parsed in
+        Rust with the GIL released. LIST output in Unix ``ls -l``,
+        Windows/IIS and EPLF styles is understood; any other line becomes an
+        entry of type ``"other"`` with the line in ``raw``. ``.`` and ``..``
+        are left out. Sends TYPE A first, as ``retrlines`` does.
+        """
+
+    def stat(self, path: str, *, mlst: bool | None = None) -> Entry:
+        """Return the :class:`Entry` for *path*.
+
+        From MLST when the server has it (``mlst=False`` skips it), else SIZE
+        and MDTM for a file (after TYPE I), else the listing of the parent
+        directory. A missing path raises ``error_perm`` with the server's
+        reply (550).
+        """
+
+    def walk(
+        self,
+        top: str = "",
+        *,
+        topdown: bool = True,
+        onerror: Callable[[Error], object] | None = None,
+        mlsd: bool | None = None,
+    ) -> Iterator[tuple[str, list[str], list[str]]]:
+        """Walk the tree under *top* like :func:`os.walk`: ``(dirpath, dirnames, filenames)``.
+
+        Symbolic links are listed in *filenames* and never followed. With
+        ``topdown=True``, pruning *dirnames* in place limits the walk. A
+        directory the server refuses to list (a 4xx/5xx reply) is skipped
+        after ``onerror(exc)``; connection failures raise.
+        """
+
     # -- Additions beyond ftplib (rftplib._transfers) ------------------------
 
     def feat(self) -> dict[str, str]:
@@ -785,43 +821,6 @@ class FTP:
         server supports it. *retries* (paths only: continue from what the
         server kept), *progress*, *rate_limit* and *blocksize* as for
         ``download``.
-        """
-
-    # Parsed listings (rftplib/_listing.py), beyond ftplib.
-    def scandir(self, path: str = "", *, mlsd: bool | None = None) -> list[Entry]:
-        """List directory *path* (default: the current one) as :class:`Entry` objects.
-
-        Uses MLSD when the server lists MLST in FEAT, LIST otherwise;
-        ``mlsd=True``/``False`` forces one. The listing is read and parsed in
-        Rust with the GIL released. LIST output in Unix ``ls -l``,
-        Windows/IIS and EPLF styles is understood; any other line becomes an
-        entry of type ``"other"`` with the line in ``raw``. ``.`` and ``..``
-        are left out. Sends TYPE A first, as ``retrlines`` does.
-        """
-
-    def stat(self, path: str, *, mlst: bool | None = None) -> Entry:
-        """Return the :class:`Entry` for *path*.
-
-        From MLST when the server has it (``mlst=False`` skips it), else SIZE
-        and MDTM for a file (after TYPE I), else the listing of the parent
-        directory. A missing path raises ``error_perm`` with the server's
-        reply (550).
-        """
-
-    def walk(
-        self,
-        top: str = "",
-        *,
-        topdown: bool = True,
-        onerror: Callable[[Error], object] | None = None,
-        mlsd: bool | None = None,
-    ) -> Iterator[tuple[str, list[str], list[str]]]:
-        """Walk the tree under *top* like :func:`os.walk`: ``(dirpath, dirnames, filenames)``.
-
-        Symbolic links are listed in *filenames* and never followed. With
-        ``topdown=True``, pruning *dirnames* in place limits the walk. A
-        directory the server refuses to list (a 4xx/5xx reply) is skipped
-        after ``onerror(exc)``; connection failures raise.
         """
 
 class FTP_TLS(FTP):
@@ -1009,6 +1008,9 @@ class Entry:
     def _with_path(self, path: str) -> Entry:
         """The same entry under another path."""
 
+    def __getnewargs_ex__(self) -> tuple[tuple[str, str], dict[str, Any]]:
+        """The constructor's arguments, for pickle and copy."""
+
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
@@ -1025,6 +1027,3 @@ def _parse_listing(
 
 def _mlst_entry(line: str, path: str) -> Entry | None:
     """The entry of one MLST fact line (without its leading space), under *path*."""
-
-def _mlsd_entry(line: str, dirpath: str) -> Entry | None:
-    """The entry of one MLSD line, under *dirpath*; None for ``.``, ``..``, cdir and pdir."""

@@ -1,5 +1,7 @@
-"""Capture the listing corpus from real servers: ``python tests/listings/capture.py``
-(as root; needs vsftpd, pyftpdlib and pure-ftpd as benches/pureftpd.py says).
+"""Capture the listing corpus from real servers: ``python tests/listings/capture.py
+[SERVER ...]``
+(as root; needs vsftpd, pyftpdlib, pure-ftpd as benches/pureftpd.py says, and
+ProFTPD through tests/proftpd.py).
 
 Builds one tree with odd names, a link, a device node and a fifo, with known
 sizes and modification times, and saves what each server sends for LIST and
@@ -27,11 +29,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TESTS = HERE.parent
-sys.path[:0] = [str(TESTS), str(TESTS.parent / "benches")]
-
-from pureftpd import PureFtpd
-from servers import PyftpdlibThreaded
-from vsftpd import Vsftpd
+for _dir in (TESTS, TESTS.parent / "benches"):
+    if str(_dir) not in sys.path:
+        sys.path.append(str(_dir))
 
 SIX_MONTHS = 180 * 86400
 OLD = 1589723107  # 2020-05-17 13:45:07 UTC
@@ -120,16 +120,43 @@ def capture(name, srv, root, now, mlsd):
     ftp.quit()
 
 
-def main():
+def pyftpdlib(root):
+    from servers import PyftpdlibThreaded
+
+    return PyftpdlibThreaded(root)
+
+
+def vsftpd(root):
+    from vsftpd import Vsftpd
+
+    return Vsftpd(root)
+
+
+def pure_ftpd(root):
+    from pureftpd import PureFtpd
+
+    return PureFtpd(root, tls_required=False)
+
+
+def proftpd(root):
+    from proftpd import Proftpd  # tests/proftpd.py (the interoperability suite's)
+
+    return Proftpd(root)
+
+
+def main(only=()):
     now = int(time.time())
     base = Path(tempfile.mkdtemp(prefix="listing-corpus-"))
     base.chmod(0o755)
     try:
         for name, make, mlsd in [
-            ("pyftpdlib", lambda r: PyftpdlibThreaded(r), True),
-            ("vsftpd", lambda r: Vsftpd(r), False),
-            ("pure-ftpd", lambda r: PureFtpd(r, tls_required=False), True),
+            ("pyftpdlib", pyftpdlib, True),
+            ("vsftpd", vsftpd, False),
+            ("pure-ftpd", pure_ftpd, True),
+            ("proftpd", proftpd, True),
         ]:
+            if only and name not in only:
+                continue
             root = base / name
             root.mkdir()
             build(root, now)
@@ -141,4 +168,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -1,5 +1,5 @@
 //! The parsers against the corpus in tests/listings/: LIST and MLSD replies
-//! captured from vsftpd, pyftpdlib and pure-ftpd serving a tree of odd names
+//! captured from vsftpd, pyftpdlib, pure-ftpd and ProFTPD serving a tree of odd names
 //! (expected entries written from the tree itself by capture.py), plus
 //! Windows/IIS, EPLF and unusual Unix samples with hand-written expectations.
 
@@ -14,6 +14,8 @@ const CORPUS: &[(&str, bool)] = &[
     ("pyftpdlib.mlsd", true),
     ("pure-ftpd.list", false),
     ("pure-ftpd.mlsd", true),
+    ("proftpd.list", false),
+    ("proftpd.mlsd", true),
     ("iis.list", false),
     ("eplf.list", false),
     ("unix-odd.list", false),
@@ -75,6 +77,13 @@ fn corpus_owners_and_permissions() {
     let sub = pure.iter().find(|e| e.name == "sub dir").unwrap();
     assert_eq!(sub.permissions.as_deref(), Some("drwxr-xr-x"));
     assert!(sub.owner.is_some() && sub.group.is_some());
+    let proftpd = parse_listing(&read("proftpd.mlsd"), true, 0);
+    let link = proftpd.iter().find(|e| e.name == "link to plain").unwrap();
+    assert_eq!(
+        (link.kind, link.owner.as_deref(), link.group.as_deref()),
+        (super::EntryKind::Link, Some("rftp"), Some("rftp"))
+    );
+    assert_eq!(link.permissions.as_deref(), Some("lrwxrwxrwx"));
     let pyftpd = parse_listing(&read("pyftpdlib.list"), false, 0);
     let link = pyftpd.iter().find(|e| e.name == "link to plain").unwrap();
     assert_eq!((link.owner.as_deref(), link.permissions.as_deref()), (Some("root"), Some("lrwxrwxrwx")));
