@@ -9,6 +9,7 @@ pub mod error;
 pub mod hash;
 pub mod job;
 pub mod local;
+pub mod parallel;
 pub mod progress;
 pub mod ranges;
 pub mod rate;
@@ -18,3 +19,6 @@ pub mod splice;
 pub mod upload;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod session_tests;
