@@ -16,7 +16,7 @@ Workloads (``--only``, comma-separated):
                 lftp pget -n 4 / -n 8, rclone with 4 multi-thread streams, ftplib,
                 rftplib download(connections=1/4/8)
   wan-uncapped  the same relay without the cap: curl vs download()
-  noop          ``--noops`` (1000) × NOOP on one session: ftplib vs rftplib
+  noop          ``--noops`` (1000) × NOOP on one session: ftplib vs rftplib (3 × --reps runs)
 
 Every client runs from connect to quit (subprocess clients from spawn to
 exit). Clients alternate within each repetition, in a rotating order; the
@@ -249,7 +249,10 @@ class Bench:
         n = self.args.noops
         clients = [("ftplib", ftplib), ("rftplib", rftplib)]
         rows = {label: Row("noop", label, "ops/s") for label, _ in clients}
-        for rep in range(self.args.reps):
+        # A NOOP loop takes well under a second, and its rate depends on whether
+        # client and server share a core (about 4x apart on two shared cores):
+        # three times the repetitions give steadier medians.
+        for rep in range(self.args.reps * 3):
             for label, mod in rotate(clients, rep):
                 if mod is None:
                     continue
