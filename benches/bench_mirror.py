@@ -182,7 +182,7 @@ class Bench:
             ("rftplib mirror(connections=8)", mirror(8)),
         ]
 
-    def run(self, workload, source, digests, relay=None, counter=None):
+    def run(self, workload, source, digests, relay=None, counter=None, reps=None):
         """Timed runs (directly, or through ``relay``); commands counted through
         ``relay`` itself or, for local runs, an untimed run through ``counter``."""
         nfiles = len(digests)
@@ -190,7 +190,7 @@ class Bench:
         port = relay.port if relay else self.srv.port
         clients = [c for c in self.clients(port, source, target) if self.wanted(c[0])]
         rows = {label: Row(workload, label, "files/s") for label, _ in clients}
-        for rep in range(self.args.reps):
+        for rep in range(reps or self.args.reps):
             for label, fn in rotate(clients, rep):
                 if fn is None:
                     continue
@@ -273,6 +273,7 @@ def main(argv=None):
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--only", help="local, wan (default both)")
     p.add_argument("--clients", help="comma-separated substrings of client labels (spaces ignored)")
+    p.add_argument("--wan-reps", type=int, default=None, help="repetitions through the relay (default: --reps)")
     p.add_argument("--files", type=int, default=2000)
     p.add_argument("--dirs", type=int, default=20)
     p.add_argument("--wan-files", type=int, default=500)
@@ -302,13 +303,14 @@ def main(argv=None):
                         rows += bench.run("local", "tree", local_digests, counter=counter)
             if "wan" in only:
                 with RelayProcess((srv.host, srv.port), args.rtt_ms / 1000) as relay:
-                    rows += bench.run("wan", "wantree", wan_digests, relay=relay)
+                    rows += bench.run("wan", "wantree", wan_digests, relay=relay, reps=args.wan_reps)
     ref = {"local": "lftp mirror --parallel=4", "wan": "rclone copy --transfers 4"}
     print_table(
         rows,
         ref,
         f"Trees: local {args.files} files (1–64 KiB, {args.dirs} folders) from vsftpd on 127.0.0.1 to /dev/shm; "
-        f"wan {args.wan_files} files ({args.wan_dirs} folders) at {args.rtt_ms:g} ms RTT; medians of {args.reps}; "
+        f"wan {args.wan_files} files ({args.wan_dirs} folders) at {args.rtt_ms:g} ms RTT; "
+        f"medians of {args.reps} (wan: {args.wan_reps or args.reps}); "
         f"ratio vs lftp --parallel=4 (local) and rclone --transfers 4 (wan)",
         extra_cols=(("cmds/file", cmds_col), ("conns", conns_col)),
     )

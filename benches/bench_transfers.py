@@ -16,7 +16,10 @@ Workloads (``--only``, comma-separated):
                 lftp pget -n 4 / -n 8, rclone with 4 multi-thread streams, ftplib,
                 rftplib download(connections=1/4/8)
   wan-uncapped  the same relay without the cap: curl vs download()
-  noop          ``--noops`` (1000) × NOOP on one session: ftplib vs rftplib
+  noop          ``--noops`` (1000) × NOOP on one session: ftplib vs rftplib (3 × --reps runs)
+  wan-tls       (only when asked for) FTPS, PROT P, vsftpd requiring TLS session reuse,
+                through the relay's pass-through mode at the same RTT and cap: curl,
+                ftplib (with session reuse), rftplib download(connections=1/4)
 
 Every client runs from connect to quit (subprocess clients from spawn to
 exit). Clients alternate within each repetition, in a rotating order; the
@@ -66,6 +69,7 @@ except ImportError:  # the table says n/a
     rftplib = None
 
 WORKLOADS = ("get", "put", "wan", "wan-uncapped", "noop")
+OPTIONAL = ("wan-tls",)
 TIMEOUT = 120
 
 
@@ -249,7 +253,10 @@ class Bench:
         n = self.args.noops
         clients = [("ftplib", ftplib), ("rftplib", rftplib)]
         rows = {label: Row("noop", label, "ops/s") for label, _ in clients}
-        for rep in range(self.args.reps):
+        # A NOOP loop takes well under a second, and its rate depends on whether
+        # client and server share a core (about 4x apart on two shared cores):
+        # three times the repetitions give steadier medians.
+        for rep in range(self.args.reps * 3):
             for label, mod in rotate(clients, rep):
                 if mod is None:
                     continue
@@ -286,6 +293,70 @@ class Bench:
             print(text, flush=True)
 
 
+def wan_tls(args, root, digest, size):
+    """FTPS through the relay's pass-through mode: vsftpd listens on 127.0.0.2 and
+    announces 127.0.0.1, where the relay listens on the whole passive range."""
+    from vsftpd import ReusingFTP_TLS
+    from wanrelay import _OtherAddressVsftpd
+
+    rows = []
+    with _OtherAddressVsftpd(root, tls="explicit", require_ssl_reuse=True) as srv:
+        relay = RelayProcess(("127.0.0.2", srv.port), args.rtt_ms / 1000, args.cap_mbps * 1e6, data_ports=srv.pasv_range)
+        with relay:
+            out = root.parent / "client" / "tls-got.bin"
+            out.parent.mkdir(exist_ok=True)
+            url = f"ftp://{srv.user}:{srv.password}@127.0.0.1:{relay.port}/wan.bin"
+
+            def py(cls, body):
+                def go():
+                    ftp = cls(context=srv.client_context(), timeout=TIMEOUT)
+                    ftp.connect("127.0.0.1", relay.port)
+                    ftp.login(srv.user, srv.password)
+                    ftp.prot_p()
+                    try:
+                        body(ftp)
+                        ftp.quit()
+                    finally:
+                        ftp.close()
+
+                return lambda: measure(go, size)
+
+            def retr(ftp):
+                with open(out, "wb") as f:
+                    ftp.retrbinary("RETR wan.bin", f.write)
+
+            clients = [
+                ("curl --ssl-reqd", lambda: run_command(
+                    ["curl", "-sS", "--fail", "--ssl-reqd", "--cacert", str(srv.certfile), "-o", str(out), url], size)),
+                ("ftplib FTP_TLS retrbinary (session reuse)", py(ReusingFTP_TLS, retr)),
+            ]
+            if has(rftplib, "download"):
+                for n in (1, 4):
+                    clients.append((
+                        f"rftplib FTP_TLS download(connections={n})",
+                        py(rftplib.FTP_TLS, lambda ftp, n=n: ftp.download("wan.bin", str(out), connections=n)),
+                    ))
+            table = {label: Row("wan-tls", label, "MB/s") for label, _ in clients}
+            for rep in range(args.reps):
+                for label, fn in rotate(clients, rep):
+                    out.unlink(missing_ok=True)
+                    srv.wait_idle()
+                    time.sleep(0.2)
+                    try:
+                        run = fn()
+                        check_file(out, digest)
+                        table[label].runs.append(run)
+                        status = f"{size / run.wall / 1e6:8.1f} MB/s"
+                    except (ClientFailed, *all_errors()) as e:
+                        table[label].failures.append(describe(e))
+                        status = f"FAILED {describe(e)}"
+                    if not args.quiet:
+                        print(f"{'wan-tls':13} rep {rep + 1} {label:40} {status}", flush=True)
+            out.unlink(missing_ok=True)
+            rows += table.values()
+    return rows
+
+
 def has(mod, name):
     return mod is not None and hasattr(mod.FTP, name)
 
@@ -314,7 +385,7 @@ def main(argv=None):
     p.add_argument("--quiet", action="store_true", help="only the table")
     args = p.parse_args(argv)
     only = args.only.split(",") if args.only else list(WORKLOADS)
-    unknown = set(only) - set(WORKLOADS)
+    unknown = set(only) - set(WORKLOADS) - set(OPTIONAL)
     if unknown:
         p.error(f"unknown workload(s): {', '.join(sorted(unknown))}")
     if rftplib is None:
@@ -329,7 +400,7 @@ def main(argv=None):
         digests = {}
         if {"get", "put"} & set(only):
             digests["big.bin"] = make_file(root / "big.bin", size, seed=1)
-        if {"wan", "wan-uncapped"} & set(only):
+        if {"wan", "wan-uncapped", "wan-tls"} & set(only):
             digests["wan.bin"] = make_file(root / "wan.bin", wan_size, seed=2)
         with Vsftpd(root) as srv:
             bench = Bench(args, srv, work)
@@ -352,7 +423,9 @@ def main(argv=None):
                     )
             if "noop" in only:
                 rows += bench.noops()
-    ref = {"get": "curl", "put": "curl -T", "wan": "curl", "wan-uncapped": "curl", "noop": "ftplib"}
+        if "wan-tls" in only:
+            rows += wan_tls(args, root, digests["wan.bin"], wan_size)
+    ref = {"get": "curl", "put": "curl -T", "wan": "curl", "wan-uncapped": "curl", "noop": "ftplib", "wan-tls": "curl --ssl-reqd"}
     print_table(
         rows,
         ref,

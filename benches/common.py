@@ -171,10 +171,10 @@ def quiet_pause(seconds=0.3):
 # -- the WAN relay in a process of its own ----------------------------------------
 
 
-def _relay_main(server, rtt, cap, conn):
+def _relay_main(server, rtt, cap, conn, data_ports=None):
     from wanrelay import WanRelay
 
-    with WanRelay(server, rtt=rtt, cap=cap) as relay:
+    with WanRelay(server, rtt=rtt, cap=cap, data_ports=data_ports) as relay:
         conn.send(relay.port)
         while True:
             msg = conn.recv()
@@ -191,10 +191,10 @@ class RelayProcess:
     """benches/wanrelay.py's WanRelay in a child process (so that its CPU is
     not counted as the in-process clients'). ``port``, ``counts()``, ``reset()``."""
 
-    def __init__(self, server, rtt, cap=None):
+    def __init__(self, server, rtt, cap=None, data_ports=None):
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_relay_main, args=(server, rtt, cap, child), daemon=True)
+        self.proc = ctx.Process(target=_relay_main, args=(server, rtt, cap, child, data_ports), daemon=True)
         self.rtt = rtt
         self.cap = cap
 

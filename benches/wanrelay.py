@@ -31,6 +31,12 @@ What it does to every connection it carries, control and data alike:
   implicit FTPS), the control connection is relayed as opaque bytes and its
   replies can no longer be rewritten: the data connections of an encrypted
   session would then bypass the relay. The WAN benchmarks are plain FTP.
+  For FTPS through the relay, use pass-through mode: the server listens on
+  another loopback address and announces the relay's
+  (``listen_address=127.0.0.2``, ``pasv_address=127.0.0.1`` for vsftpd), and
+  ``data_ports=(lo, hi)`` (``--data-ports LO-HI``) makes the relay listen on
+  that whole passive range in advance, relaying each port to the same port
+  of the server, with no reply rewritten (``--selftest --tls`` shows it).
 
 Sockets are served by plain threads (two per direction of each connection)
 with 256 KiB reads; the GIL is released in every recv/send/sleep, so the relay
@@ -70,7 +76,7 @@ class WanRelay:
     (default: enough for the cap at this delay, or 16 MiB uncapped).
     """
 
-    def __init__(self, server, *, rtt=0.020, cap=None, listen=("127.0.0.1", 0), window=None):
+    def __init__(self, server, *, rtt=0.020, cap=None, listen=("127.0.0.1", 0), window=None, data_ports=None):
         self.server = (server[0], int(server[1]))
         self.rtt = float(rtt)
         self.cap = float(cap) if cap else None
@@ -88,6 +94,10 @@ class WanRelay:
         self._closing = threading.Event()
         self._listeners = set()
         self._pairs = set()
+        # Pass-through mode (FTPS): listen in advance on the server's whole
+        # passive port range, on our own address, and relay each port to the
+        # same port of the server; replies are then left alone.
+        self.data_ports = data_ports
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind(listen)
@@ -99,6 +109,16 @@ class WanRelay:
 
     def start(self):
         self._thread = _spawn(self._accept_loop, self._sock, self.server, True, None)
+        if self.data_ports:
+            lo, hi = self.data_ports
+            for port in range(lo, hi + 1):
+                lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                lst.bind((self.listen_host, port))
+                lst.listen(16)
+                with self._lock:
+                    self._listeners.add(lst)
+                _spawn(self._accept_loop, lst, (self.server[0], port), False, False)
         return self
 
     def __enter__(self):
@@ -185,6 +205,8 @@ class WanRelay:
 
     def _rewrite_reply(self, line):
         """A server reply line with its passive address replaced by a relay port."""
+        if self.data_ports:
+            return line
         if line.startswith(b"227"):
             m = _PASV_RE.search(line)
             if m:
@@ -469,6 +491,56 @@ def _selftest(args):
                         relay.close()
 
 
+class _OtherAddressVsftpd:
+    """tests/vsftpd.py's Vsftpd listening on 127.0.0.2 and announcing 127.0.0.1
+    in its passive replies, for the relay's pass-through mode."""
+
+    def __new__(cls, *args, **kwargs):
+        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent.parent / "tests"))
+        from vsftpd import Vsftpd
+
+        class Other(Vsftpd):
+            def _config(self):
+                self.host = "127.0.0.2"
+                return super()._config().replace("pasv_address=127.0.0.2", "pasv_address=127.0.0.1")
+
+        return Other(*args, **kwargs)
+
+
+def _selftest_tls(args):
+    """curl with FTPS (PROT P, vsftpd requiring TLS session reuse) through the
+    relay in pass-through mode: MB/s and sha256."""
+    import hashlib
+    import os
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    size = args.size << 20
+    with tempfile.TemporaryDirectory(dir="/dev/shm") as tmp:
+        root = Path(tmp) / "root"
+        root.mkdir()
+        data = os.urandom(size)
+        (root / "big.bin").write_bytes(data)
+        want = hashlib.sha256(data).hexdigest()
+        with _OtherAddressVsftpd(root, tls="explicit", require_ssl_reuse=True) as srv:
+            rtt = args.rtt_ms / 1000
+            relay = WanRelay(("127.0.0.2", srv.port), rtt=rtt, data_ports=srv.pasv_range).start()
+            try:
+                out = Path(tmp) / "out.bin"
+                url = f"ftp://{srv.user}:{srv.password}@127.0.0.1:{relay.port}/big.bin"
+                for mode in ("--ftp-pasv", "--disable-epsv"):
+                    t0 = time.perf_counter()
+                    subprocess.run(["curl", "-sS", "--fail", "--ssl-reqd", "-k", mode, "-o", str(out), url], check=True)
+                    secs = time.perf_counter() - t0
+                    ok = "sha256 ok" if hashlib.sha256(out.read_bytes()).hexdigest() == want else "SHA256 MISMATCH"
+                    label = f"FTPS via relay rtt={args.rtt_ms:g}ms {'EPSV' if mode == '--ftp-pasv' else 'PASV'}"
+                    print(f"{label:45} {size / secs / 1e6:8.1f} MB/s  {secs:6.2f} s  {ok}  ({relay.connections} connections relayed)")
+                    out.unlink()
+            finally:
+                relay.close()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--listen", default="2121", help="[HOST:]PORT to listen on (default 127.0.0.1:2121)")
@@ -476,11 +548,13 @@ def main(argv=None):
     p.add_argument("--rtt-ms", type=float, default=20.0, help="round-trip time to add (default 20)")
     p.add_argument("--cap-mbps", type=float, default=None, help="bandwidth cap per connection and direction, MB/s")
     p.add_argument("--window", type=int, default=None, help="bytes in flight per direction (default: automatic)")
+    p.add_argument("--data-ports", default=None, help="LO-HI: pass-through mode for FTPS (see above)")
     p.add_argument("--selftest", action="store_true", help="measure curl through the relay against vsftpd and exit")
+    p.add_argument("--tls", action="store_true", help="selftest: FTPS through pass-through mode")
     p.add_argument("--size", type=int, default=256, help="selftest file size in MiB (default 256)")
     args = p.parse_args(argv)
     if args.selftest:
-        _selftest(args)
+        _selftest_tls(args) if args.tls else _selftest(args)
         return 0
     host, _, port = args.listen.rpartition(":")
     shost, _, sport = args.server.rpartition(":")
@@ -490,6 +564,7 @@ def main(argv=None):
         cap=args.cap_mbps * 1e6 if args.cap_mbps else None,
         listen=(host or "127.0.0.1", int(port)),
         window=args.window,
+        data_ports=tuple(int(x) for x in args.data_ports.split("-")) if args.data_ports else None,
     )
     with relay:
         print(
