@@ -128,22 +128,30 @@ impl Conn {
         if buf.is_empty() {
             return Ok(Poll::Ready(0));
         }
+        self.with_io(|io| recv_io(io, buf, deadline))
+    }
+
+    /// Like [`recv`](Self::recv), but may fill several buffers in order with
+    /// one system call (`readv`) on a plain connection; on a TLS connection,
+    /// or while line-buffered bytes are pending, only the first buffer.
+    /// Returns the total, 0 at EOF.
+    pub fn recv_vectored(&self, bufs: &mut [std::io::IoSliceMut<'_>], deadline: Deadline) -> Result<Poll<usize>> {
         self.with_io(|io| {
-            if !io.rbuf.is_empty() {
-                let got = io.rbuf.take_raw(buf.len());
-                buf[..got.len()].copy_from_slice(got);
-                return Ok(Poll::Ready(got.len()));
-            }
-            if io.eof {
-                return Ok(Poll::Ready(0));
+            let scatter =
+                matches!(io.stream.stream, Stream::Plain(_)) && bufs.len() > 1 && io.rbuf.is_empty() && !io.eof;
+            if !scatter {
+                return match bufs.first_mut() {
+                    Some(first) if !first.is_empty() => recv_io(io, first, deadline),
+                    _ => Ok(Poll::Ready(0)),
+                };
             }
             io.stream.set_read_slice(deadline.slice()?)?;
-            match io.stream.stream.read(buf) {
+            match io.stream.stream.read_vectored(bufs) {
                 Ok(0) => {
                     io.eof = true;
                     Ok(Poll::Ready(0))
                 }
-                Ok(n) => Ok(Poll::Ready(n + drain_tls(io, &mut buf[n..]))),
+                Ok(n) => Ok(Poll::Ready(n)),
                 Err(e) if is_would_block(&e) => Ok(Poll::Pending),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(Poll::Pending),
                 Err(e) => Err(e.into()),
@@ -426,6 +434,29 @@ fn drain_tls(io: &mut Io, buf: &mut [u8]) -> usize {
 /// An OpenSSL error that only means "not yet": the socket's slice ended.
 fn is_retry(e: &openssl::ssl::Error) -> bool {
     matches!(e.code(), ErrorCode::WANT_READ | ErrorCode::WANT_WRITE)
+}
+
+/// The body of [`Conn::recv`] (`buf` is not empty).
+fn recv_io(io: &mut Io, buf: &mut [u8], deadline: Deadline) -> Result<Poll<usize>> {
+    if !io.rbuf.is_empty() {
+        let got = io.rbuf.take_raw(buf.len());
+        buf[..got.len()].copy_from_slice(got);
+        return Ok(Poll::Ready(got.len()));
+    }
+    if io.eof {
+        return Ok(Poll::Ready(0));
+    }
+    io.stream.set_read_slice(deadline.slice()?)?;
+    match io.stream.stream.read(buf) {
+        Ok(0) => {
+            io.eof = true;
+            Ok(Poll::Ready(0))
+        }
+        Ok(n) => Ok(Poll::Ready(n + drain_tls(io, &mut buf[n..]))),
+        Err(e) if is_would_block(&e) => Ok(Poll::Pending),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(Poll::Pending),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Reads more data into the line buffer: `Ready` once some arrived or EOF was

@@ -34,6 +34,13 @@ impl Read for Stream {
             Stream::Tls { ssl, .. } => ssl.read(buf),
         }
     }
+
+    fn read_vectored(&mut self, bufs: &mut [io::IoSliceMut<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Plain(s) => s.read_vectored(bufs),
+            Stream::Tls { ssl, .. } => ssl.read_vectored(bufs),
+        }
+    }
 }
 
 impl Write for Stream {

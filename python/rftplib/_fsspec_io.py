@@ -1,0 +1,444 @@
+"""Reads and writes of rftplib.fsspec.FTPFileSystem (a mixin): cat, open,
+get/put (one file, or many over the pool), pipe."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+import tempfile
+
+from fsspec.callbacks import DEFAULT_CALLBACK
+from fsspec.utils import isfilelike
+
+from . import error_perm, error_reply, error_temp
+from ._fsspec_file import FTPFile
+from ._fsspec_pool import Stream
+from ._fsspec_support import (
+    _CHUNK,
+    _NATIVE_MIN,
+    _beyond_end,
+    _drain_reply,
+    _end_upload,
+    _HandedOff,
+    _progress,
+    _read_all,
+)
+
+
+class _Transfers:
+    """cat/open/get/put/pipe; needs FTPFileSystem's ``_run``, ``_map``, ``_pool``."""
+
+    def _retr(self, ftp, path, rest):
+        """A data connection carrying ``path`` from offset ``rest``.
+
+        On plain FTP, REST and RETR go out together right after PASV/EPSV and
+        the data connection is opened while they travel: two round trips
+        fewer than ``transfercmd`` (PASV, connect, REST, RETR one by one).
+        TLS data connections need rftplib's own handshake: ``transfercmd``.
+        """
+        if self.tls or not self._pipeline:
+            return ftp.transfercmd(f"RETR {path}", rest=rest or None)
+        host, port = ftp.makepasv()
+        if rest:
+            ftp.putcmd(f"REST {rest}")
+        ftp.putcmd(f"RETR {path}")
+        try:
+            conn = socket.create_connection((host, port), self.timeout)
+        except OSError:
+            conn = None
+        answering = "REST" if rest else "RETR"
+        try:
+            if rest:
+                resp = ftp.getresp()  # 350
+                if resp[:1] != "3":
+                    raise error_reply(resp)
+                answering = "RETR"
+            resp = ftp.getresp()  # 150
+            if resp[:1] != "1":
+                raise error_reply(resp)
+        except (error_perm, error_temp):
+            if conn is not None:
+                conn.close()
+            if answering == "REST":
+                # REST refused: the RETR sent with it is answered too (perhaps
+                # a transfer from 0 we have just cut). Take that, and stop
+                # pipelining on this server.
+                self._pipeline = False
+                _drain_reply(ftp)
+            raise
+        except BaseException:
+            if conn is not None:
+                conn.close()
+            raise
+        if conn is None:
+            raise OSError(
+                errno.ECONNREFUSED, f"cannot open the data connection to {host}:{port}"
+            )
+        return conn
+
+    def cat_file(self, path, start=None, end=None, **kwargs):
+        path = self._strip_protocol(path)
+
+        def fetch(ftp):
+            s, e = start, end
+            if (s is not None and s < 0) or (e is not None and e < 0):
+                size = ftp.size(path)
+                s = max(0, size + s) if s is not None and s < 0 else s
+                e = max(0, size + e) if e is not None and e < 0 else e
+            s = s or 0
+            if e is not None and e <= s:
+                return b""
+            try:
+                conn = self._retr(ftp, path, s)
+            except error_perm as exc:
+                if (
+                    s
+                    and str(exc)[:3] in ("554", "501", "550")
+                    and _beyond_end(ftp, path, s)
+                ):
+                    return b""
+                raise
+            stream = Stream(ftp, conn, s)
+            try:
+                if e is None:
+                    data = _read_all(conn)
+                    stream.eof = True
+                else:
+                    data = stream.read(e - s)
+            except BaseException:
+                conn.close()
+                raise
+            if stream.eof:
+                stream.finish()
+                return data
+            # Cut short: another thread takes the server's reply and gives
+            # the session back; the caller has its bytes one round trip sooner.
+            self._pool.stop_later(stream)
+            return _HandedOff(data)
+
+        try:
+            return self._run(fetch)
+        except error_perm as exc:
+            raise self._explain(exc, path, directory=IsADirectoryError) from exc
+
+    def cat_ranges(
+        self, paths, starts, ends, max_gap=None, on_error="return", **kwargs
+    ):
+        """Byte ranges of files, fetched over the pool at once, each with a RETR
+        that ends after exactly the bytes asked for."""
+        if max_gap is not None:
+            raise NotImplementedError
+        if not isinstance(paths, list):
+            raise TypeError
+        if not isinstance(starts, list):
+            starts = [starts] * len(paths)
+        if not isinstance(ends, list):
+            ends = [ends] * len(paths)
+        if len(starts) != len(paths) or len(ends) != len(paths):
+            raise ValueError
+
+        def one(job):
+            p, s, e = job
+            try:
+                return self.cat_file(p, s, e, **kwargs)
+            except Exception as exc:
+                if on_error == "return":
+                    return exc
+                raise
+
+        return self._map(one, zip(paths, starts, ends))
+
+    def cat(self, path, recursive=False, on_error="raise", **kwargs):
+        paths = self.expand_path(path, recursive=recursive)
+        if (
+            len(paths) == 1
+            and not isinstance(path, list)
+            and paths[0] == self._strip_protocol(path)
+        ):
+            return self.cat_file(paths[0], **kwargs)
+
+        def one(p):
+            try:
+                return self.cat_file(p, **kwargs)
+            except Exception as exc:
+                if on_error == "raise":
+                    raise
+                return exc
+
+        out = dict(zip(paths, self._map(one, paths)))
+        if on_error == "omit":
+            out = {k: v for k, v in out.items() if not isinstance(v, Exception)}
+        return out
+
+    def _open(
+        self,
+        path,
+        mode="rb",
+        block_size=None,
+        autocommit=True,
+        cache_options=None,
+        **kwargs,
+    ):
+        path = self._strip_protocol(path)
+        return FTPFile(
+            self,
+            path,
+            mode=mode,
+            block_size=block_size or self.blocksize,
+            autocommit=autocommit,
+            cache_options=cache_options,
+            **kwargs,
+        )
+
+    def get_file(self, rpath, lpath, callback=DEFAULT_CALLBACK, outfile=None, **kwargs):
+        rpath = self._strip_protocol(rpath)
+        jobs = getattr(self._local, "jobs", None)
+        if jobs is not None and outfile is None and not isfilelike(lpath):
+            jobs.append((rpath, lpath))  # get() runs them over the pool
+            return
+        if outfile is None and isfilelike(lpath):
+            outfile = lpath
+        if outfile is None:
+            entry = self._ls_entry_cached(rpath)
+            if entry is not None and entry["type"] == "directory":
+                os.makedirs(lpath, exist_ok=True)
+                return
+            parent = os.path.dirname(os.fspath(lpath))
+            if parent:
+                os.makedirs(parent, exist_ok=True)
+
+        def fetch(ftp):
+            conn = self._retr(ftp, rpath, 0)
+            try:
+                if outfile is not None and hasattr(outfile, "seek"):
+                    outfile.seek(0)  # a retry starts over
+                with (
+                    open(lpath, "wb")
+                    if outfile is None
+                    else contextlib.nullcontext(outfile)
+                ) as f:
+                    buf = bytearray(_CHUNK)
+                    view = memoryview(buf)
+                    while True:
+                        n = conn.recv_into(view)
+                        if not n:
+                            break
+                        f.write(view[:n])
+                        callback.relative_update(n)
+            except BaseException:
+                conn.close()
+                raise
+            conn.close()
+            ftp.voidresp()
+
+        def native(ftp):
+            ftp.download(
+                rpath,
+                lpath if outfile is None else outfile,
+                resume=False,
+                verify=True,
+                retries=self.retries,
+                progress=_progress(callback),
+            )
+
+        # download() checks SIZE (and the server's hash where offered) and
+        # writes through a .part, for a few more commands per file: worth it
+        # for a big file, not for the many small ones of a tree.
+        entry = self._ls_entry_cached(rpath)
+        small = (
+            entry is not None
+            and entry["type"] == "file"
+            and entry["size"] < _NATIVE_MIN
+        )
+        if outfile is not None and hasattr(outfile, "seek"):
+            small = True  # a retry must be able to start over
+        try:
+            self._run(fetch if small else native)
+        except error_perm as exc:
+            entry = self._lookup(rpath, refresh=True)
+            if entry is not None and entry["type"] == "directory" and outfile is None:
+                os.makedirs(lpath, exist_ok=True)
+                return
+            raise self._explain(exc, rpath) from exc
+
+    def _ls_entry_cached(self, path):
+        listing = self.dircache.get(self._parent(path))
+        if listing:
+            for entry in listing:
+                if entry["name"] == path:
+                    return entry
+        return None
+
+    def get(
+        self,
+        rpath,
+        lpath,
+        recursive=False,
+        callback=DEFAULT_CALLBACK,
+        maxdepth=None,
+        **kwargs,
+    ):
+        """As fsspec's ``get``, with the files fetched over the pool at once."""
+        jobs = []
+        self._local.jobs = jobs
+        try:
+            super().get(
+                rpath,
+                lpath,
+                recursive=recursive,
+                callback=callback,
+                maxdepth=maxdepth,
+                **kwargs,
+            )
+        finally:
+            self._local.jobs = None
+        dirs = [
+            (r, lp)
+            for r, lp in jobs
+            if (e := self._ls_entry_cached(r)) and e["type"] == "directory"
+        ]
+        for _, lp in dirs:
+            os.makedirs(lp, exist_ok=True)
+        files = [job for job in jobs if job not in dirs]
+        self._map(lambda job: self.get_file(job[0], job[1], **kwargs), files)
+
+    # -- writes ---------------------------------------------------------------------
+
+    def _store(self, ftp, path, source, callback=DEFAULT_CALLBACK, cmd="STOR"):
+        conn = ftp.transfercmd(f"{cmd} {path}")
+        try:
+            if isinstance(source, (bytes, bytearray, memoryview)):
+                conn.sendall(source)
+                callback.relative_update(len(source))
+            else:
+                buf = bytearray(_CHUNK)
+                view = memoryview(buf)
+                while True:
+                    n = source.readinto(view)
+                    if not n:
+                        break
+                    conn.sendall(view[:n])
+                    callback.relative_update(n)
+            _end_upload(ftp, conn)
+        except BaseException:
+            conn.close()
+            raise
+        ftp.voidresp()
+
+    def pipe_file(self, path, value, mode="overwrite", **kwargs):
+        path = self._strip_protocol(path)
+        if mode == "create" and self.exists(path):
+            raise FileExistsError(errno.EEXIST, "File exists", path)
+        try:
+            self._with_parents(
+                path, lambda: self._run(lambda ftp: self._store(ftp, path, value))
+            )
+        except error_perm as exc:
+            raise self._explain_write(exc, path) from exc
+        finally:
+            self.invalidate_cache(path)
+
+    def _with_parents(self, path, write):
+        """``write()``; if refused because ``path``'s directory is missing (and
+        ``auto_mkdir``), make the directory and ``write()`` once more."""
+        try:
+            return write()
+        except error_perm as exc:
+            parent = self._parent(path)
+            if not self.auto_mkdir or self._lookup(parent, refresh=True) is not None:
+                raise
+            self.makedirs(parent, exist_ok=True)
+            try:
+                return write()
+            except error_perm:
+                raise exc from None
+
+    def cp_file(self, path1, path2, **kwargs):
+        """Copy within the server: FTP has no copy command, so the bytes go
+        through this machine (spooled to disk beyond 64 MiB)."""
+        path1, path2 = self._strip_protocol(path1), self._strip_protocol(path2)
+        if self.info(path1)["type"] == "directory":
+            self.makedirs(path2, exist_ok=True)
+            return
+        with tempfile.SpooledTemporaryFile(64 << 20) as spool:
+            self.get_file(path1, None, outfile=spool)
+
+            def send(ftp):
+                spool.seek(0)  # a retry starts over
+                self._store(ftp, path2, spool)
+
+            try:
+                self._with_parents(path2, lambda: self._run(send))
+            except error_perm as exc:
+                raise self._explain_write(exc, path2) from exc
+            finally:
+                self.invalidate_cache(path2)
+
+    def put_file(
+        self, lpath, rpath, callback=DEFAULT_CALLBACK, mode="overwrite", **kwargs
+    ):
+        rpath = self._strip_protocol(rpath)
+        jobs = getattr(self._local, "jobs", None)
+        if jobs is not None:
+            jobs.append((lpath, rpath))  # put() runs them over the pool
+            return
+        if mode == "create" and self.exists(rpath):
+            raise FileExistsError(errno.EEXIST, "File exists", rpath)
+        if os.path.isdir(lpath):
+            self.makedirs(rpath, exist_ok=True)
+            return
+        size = os.path.getsize(lpath)
+        callback.set_size(size)
+
+        def send(ftp):
+            if size >= _NATIVE_MIN:  # verified by SIZE (and hash) afterwards
+                ftp.upload(
+                    lpath,
+                    rpath,
+                    verify=True,
+                    retries=self.retries,
+                    progress=_progress(callback),
+                )
+                return
+            with open(lpath, "rb") as f:
+                self._store(ftp, rpath, f, callback)
+
+        try:
+            self._with_parents(rpath, lambda: self._run(send))
+        except error_perm as exc:
+            raise self._explain_write(exc, rpath) from exc
+        finally:
+            self.invalidate_cache(rpath)
+
+    def put(
+        self,
+        lpath,
+        rpath,
+        recursive=False,
+        callback=DEFAULT_CALLBACK,
+        maxdepth=None,
+        **kwargs,
+    ):
+        """As fsspec's ``put``, with the files sent over the pool at once."""
+        jobs = []
+        self._local.jobs = jobs
+        try:
+            super().put(
+                lpath,
+                rpath,
+                recursive=recursive,
+                callback=callback,
+                maxdepth=maxdepth,
+                **kwargs,
+            )
+        finally:
+            self._local.jobs = None
+        dirs = sorted({rp for lp, rp in jobs if os.path.isdir(lp)})
+        parents = sorted({self._parent(rp) for lp, rp in jobs if not os.path.isdir(lp)})
+        for d in sorted(set(dirs) | set(parents)):
+            if d != "/" and self._ls_entry_cached(d) is None:
+                self.makedirs(d, exist_ok=True)
+        files = [job for job in jobs if not os.path.isdir(job[0])]
+        self._map(lambda job: self.put_file(job[0], job[1], **kwargs), files)

@@ -1,0 +1,206 @@
+"""Pieces of the fsspec filesystem (rftplib.fsspec) that know no paths
+or instances: session setup, reading helpers, listing entries, errors."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+
+from fsspec.callbacks import DEFAULT_CALLBACK
+
+from . import FTP, FTP_TLS, error_perm, error_proto, error_reply, error_temp
+
+# Errors after which a fresh session may well succeed: connection trouble and
+# 4xx replies. A 5xx (error_perm) is the server's answer and is not retried.
+_RETRYABLE = (OSError, EOFError, error_temp, error_proto, error_reply)
+# A forward seek shorter than this reads and drops the bytes in between
+# rather than stopping the stream and starting a new RETR at the new offset.
+_SKIP_LIMIT = 256 * 1024
+_CHUNK = 1 << 20
+# get/put of files this big go through FTP.download()/upload() (verified,
+# written through a .part); smaller ones through one plain RETR/STOR.
+_NATIVE_MIN = 1 << 20
+
+
+class _HandedOff:
+    """What ``fn`` returns to ``_run`` once it has passed its session on."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+
+class _SessionSpec:
+    __slots__ = (
+        "cred",
+        "encoding",
+        "host",
+        "implicit_tls",
+        "port",
+        "ssl_context",
+        "timeout",
+        "tls",
+    )
+
+    def __init__(
+        self, host, port, cred, timeout, encoding, tls, implicit_tls, ssl_context
+    ):
+        self.host, self.port, self.cred = host, port, cred
+        self.timeout, self.encoding = timeout, encoding
+        self.tls, self.implicit_tls, self.ssl_context = tls, implicit_tls, ssl_context
+
+    def connect(self):
+        """A new session: connected, logged in, PROT P with TLS, TYPE I."""
+        if self.tls:
+            ftp = FTP_TLS(
+                context=self.ssl_context,
+                timeout=self.timeout,
+                encoding=self.encoding,
+                implicit=self.implicit_tls,
+            )
+        else:
+            ftp = FTP(timeout=self.timeout, encoding=self.encoding)
+        try:
+            ftp.connect(self.host, self.port)
+            ftp.login(*self.cred)
+            if self.tls:
+                ftp.prot_p()
+            # Once per session: every transfer below is binary, listings too.
+            ftp.voidcmd("TYPE I")
+        except BaseException:
+            ftp.close()
+            raise
+        return ftp
+
+
+def _progress(callback):
+    """An fsspec callback as download()/upload()'s ``progress``."""
+    if callback is DEFAULT_CALLBACK:
+        return None
+
+    def progress(done, total):
+        if total is not None:
+            callback.set_size(total)
+        callback.absolute_update(done)
+
+    return progress
+
+
+def _drain_reply(ftp):
+    """Take the reply to a pipelined RETR after its REST failed: a 5xx, or a
+    150 and then the end of a transfer nobody reads (closed at once)."""
+    try:
+        resp = ftp.getresp()
+        if resp[:1] == "1":
+            ftp.getresp()
+    except (error_perm, error_temp):
+        pass
+
+
+def _read_all(conn):
+    chunks = []
+    while True:
+        chunk = conn.recv(_CHUNK)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _retr_bytes(ftp, cmd):
+    conn = ftp.transfercmd(cmd)
+    try:
+        data = _read_all(conn)
+    except BaseException:
+        conn.close()
+        raise
+    conn.close()
+    ftp.voidresp()
+    return data
+
+
+def _end_upload(ftp, conn):
+    # A TLS data connection ends with close_notify, as ftplib's storbinary
+    # does: the server then knows the upload is whole.
+    if getattr(ftp, "_prot_p", False):
+        conn.unwrap()
+    conn.close()
+
+
+def _beyond_end(ftp, path, offset):
+    try:
+        return offset >= ftp.size(path)
+    except error_perm:
+        return False
+
+
+def _mdtm(ftp, path, strict=False):
+    try:
+        resp = ftp.sendcmd(f"MDTM {path}")
+    except error_perm:
+        if strict:
+            raise
+        return None
+    return _parse_facttime(resp[4:].strip())
+
+
+def _parse_facttime(text):
+    try:
+        stamp = _dt.datetime.strptime(text[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=_dt.timezone.utc)
+
+
+def _join(parent, name):
+    return ("" if parent == "/" else parent) + "/" + name
+
+
+_KINDS = {"file": "file", "dir": "directory", "link": "link"}
+
+
+def _entry_dict(entry, parent):
+    """An rftplib.Entry as the dict fsspec's ``ls(detail=True)`` returns."""
+    kind = _KINDS.get(entry.type, "other")
+    out = {
+        "name": _join(parent, entry.name),
+        "size": (entry.size or 0) if kind != "directory" else 0,
+        "type": kind,
+        "modified": entry.modified,
+    }
+    for key in ("permissions", "owner", "group", "target"):
+        value = getattr(entry, key)
+        if value is not None:
+            out[key] = value
+    unique = entry.facts.get("unique") if entry.facts else None
+    if unique is not None:
+        out["unique"] = unique
+    return out
+
+
+def _translate(exc, path):
+    """The builtin OSError a 5xx reply means, without looking further."""
+    text = str(exc)
+    code = text[:3]
+    if (
+        code in ("530", "532", "553")
+        or "denied" in text.lower()
+        or "permission" in text.lower()
+    ):
+        return _error(PermissionError, exc, path)
+    if code in ("552", "452"):
+        return OSError(errno.ENOSPC, text, path)
+    if code in ("550", "450"):
+        return _error(FileNotFoundError, exc, path)
+    return OSError(errno.EIO, text, path)
+
+
+def _error(cls, exc, path):
+    code = {
+        FileNotFoundError: errno.ENOENT,
+        FileExistsError: errno.EEXIST,
+        PermissionError: errno.EACCES,
+        IsADirectoryError: errno.EISDIR,
+        NotADirectoryError: errno.ENOTDIR,
+    }.get(cls, errno.EIO)
+    return cls(code, str(exc), path)
