@@ -2,7 +2,8 @@
 
 Starts pyftpdlib on 127.0.0.1 in this process, then uploads, lists,
 downloads and checks a file with ``rftplib.FTP`` exactly as a script written
-for ``ftplib.FTP`` would. Needs ``pip install pyftpdlib``.
+for ``ftplib.FTP`` would; then does the same with rftplib's own ``upload()``,
+``download(connections=4)`` and ``scandir()``. Needs ``pip install pyftpdlib``.
 """
 
 import hashlib
@@ -66,7 +67,18 @@ def main(size_mib=64):
                     ftp.delete("missing.bin")
                 except all_errors as e:
                     print("expected error:", e)
-            ok = h.hexdigest() == digest
+                # Beyond ftplib: whole-file jobs and parsed listings.
+                up2 = ftp.upload(local, "copy.bin")
+                print(f"upload(): {up2.bytes} bytes in {up2.seconds:.2f} s")
+                target = os.path.join(root, "..", os.path.basename(root) + "-download.bin")
+                got = ftp.download("copy.bin", target, connections=4)
+                print(f"download(connections={got.connections}): {got.bytes} bytes in {got.seconds:.2f} s")
+                with open(target, "rb") as f:
+                    h2 = hashlib.sha256(f.read()).hexdigest()
+                os.unlink(target)
+                for entry in ftp.scandir():
+                    print(f"scandir: {entry.name:10} {entry.type:5} {entry.size}")
+            ok = h.hexdigest() == digest and h2 == digest
             print(f"upload {size_mib / up:.0f} MiB/s, download {size_mib / down:.0f} MiB/s")
             print("sha256 matches:", ok)
             if not ok:
