@@ -422,13 +422,30 @@ impl Session {
     /// (vsftpd, pyftpdlib, pure-ftpd, ProFTPD). When the passive command is
     /// refused, the other replies are read and the plain way is tried.
     pub fn open_data_pipelined(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
+        self.request_data(cmd, rest)?;
+        self.open_requested_data(cmd, rest)
+    }
+
+    /// The first half of [`open_data_pipelined`](Self::open_data_pipelined):
+    /// sends the passive command, REST and `cmd` in one write. The server
+    /// reads them once it is done with what came before, so a job that
+    /// knows what it fetches next can send this while the previous transfer
+    /// is still ending (see [`open_requested_data`](Self::open_requested_data)).
+    pub fn request_data(&self, cmd: &str, rest: Option<u64>) -> Result<()> {
         let peer = self.ctrl.peer_addr();
         let mut lines = vec![if peer.is_ipv4() { "PASV" } else { "EPSV" }.to_owned()];
         if let Some(offset) = rest {
             lines.push(format!("REST {offset}"));
         }
         lines.push(cmd.to_owned());
-        self.send_batch(&lines)?;
+        self.send_batch(&lines)
+    }
+
+    /// The second half: reads the replies to what [`request_data`](Self::request_data)
+    /// sent (with the same `cmd` and `rest`) and opens the data connection.
+    pub fn open_requested_data(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
+        let peer = self.ctrl.peer_addr();
+        let pending = 1 + usize::from(rest.is_some());
         let drain = |n: usize| -> Result<()> {
             for _ in 0..n {
                 self.reply()?;
@@ -453,7 +470,7 @@ impl Session {
                 SocketAddr::new(peer.ip(), port)
             }
             _ => {
-                drain(lines.len() - 1)?;
+                drain(pending)?;
                 if r.class() == 5 {
                     return self.open_data(cmd, rest);
                 }
@@ -463,7 +480,7 @@ impl Session {
         let mut connecting = match Connecting::start(addr, self.source.map(|s| SocketAddr::new(s.ip(), 0))) {
             Ok(c) => c,
             Err(e) => {
-                drain(lines.len() - 1)?;
+                drain(pending)?;
                 return Err(e.into());
             }
         };
@@ -539,6 +556,46 @@ impl Session {
             self.kill();
         }
         (self.cancel, self.timeout) = saved;
+    }
+
+    /// As [`settle`](Self::settle), for a session with a data request out
+    /// (sent by [`request_data`](Self::request_data) with these `cmd` and
+    /// `rest`) that nothing will read: its data connection is opened and
+    /// dropped first, so that the server is done with the request (a server
+    /// waiting for that connection reads no further command).
+    pub fn settle_with_request(mut self, cmd: &str, rest: Option<u64>) {
+        let saved = (self.cancel.clone(), self.timeout);
+        self.cancel = Cancel::new();
+        self.timeout = Some(self.timeout.unwrap_or(SETTLE).min(SETTLE));
+        let in_step = match self.open_requested_data(cmd, rest) {
+            // Read (a little of) what comes and let the transfer end: some
+            // servers (pyftpdlib) leak the file of a transfer aborted before
+            // its connection was accepted.
+            Ok((data, _)) => {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut left: usize = 1 << 20;
+                let ended = loop {
+                    match data.read(&mut buf) {
+                        Ok(0) => break true,
+                        Ok(n) if n < left => left -= n,
+                        _ => break false,
+                    }
+                };
+                if ended {
+                    self.finish(data).is_ok() || self.resync().is_ok()
+                } else {
+                    self.abandon(data).is_ok()
+                }
+            }
+            // Refused: every reply to the request has been read.
+            Err(Error::Reply(_)) => true,
+            Err(_) => false,
+        };
+        (self.cancel, self.timeout) = saved;
+        if !in_step {
+            self.kill();
+        }
+        self.settle();
     }
 
     fn until_noop(&self) -> Result<()> {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::glob::Filter;
 use super::plan::{Kind, Node};
-use super::remote::{Fault, JobError, OnBytes, Remote};
+use super::remote::{Fault, JobError, Next, OnBytes, Remote};
 use super::run::{run, Control, Job, MirrorError, Outcome};
 use crate::jobs::pool::{Config, Connector, Pool};
 
@@ -102,7 +102,14 @@ impl Remote for Session {
             .collect())
     }
 
-    fn download(&mut self, remote: &str, local: &Path, _: &Node, on_bytes: OnBytes<'_>) -> Result<u64, JobError> {
+    fn download(
+        &mut self,
+        remote: &str,
+        local: &Path,
+        _: &Node,
+        _: Option<Next<'_>>,
+        on_bytes: OnBytes<'_>,
+    ) -> Result<u64, JobError> {
         self.0.fault(remote)?;
         let data = match self.0.items.lock().unwrap().get(remote) {
             Some(Item::File(b, _)) => b.clone(),

@@ -18,7 +18,7 @@ use crate::jobs::Error;
 use crate::proto::listing::{parse_listing, Entry, EntryKind};
 
 use super::plan::{Kind, Node};
-use super::remote::{DirOp, Fault, JobError, OnBytes, Remote};
+use super::remote::{DirOp, Fault, JobError, Next, OnBytes, Remote};
 
 /// How much one read or write moves.
 const BLOCK: usize = 256 * 1024;
@@ -58,11 +58,14 @@ pub struct FtpRemote {
     verify: bool,
     /// `LIST -a` (hidden files too) until the server refuses the option.
     list_all: bool,
+    /// A RETR (remote path, REST offset) already sent behind the previous
+    /// transfer, whose replies the next download reads.
+    prefetched: Option<(String, u64)>,
 }
 
 impl FtpRemote {
     pub fn new(session: Session, features: Features, verify: bool) -> Self {
-        FtpRemote { session, features, verify, list_all: true }
+        FtpRemote { session, features, verify, list_all: true, prefetched: None }
     }
 }
 
@@ -85,8 +88,14 @@ impl Connector for FtpConnector {
 
     fn close(&self, s: FtpRemote) {
         // A session of the job's own is ended with QUIT; the user's own
-        // connection is brought back in step (or closed if it cannot be).
-        s.session.settle();
+        // connection is brought back in step (or closed if it cannot be),
+        // after the request it may have out.
+        match s.prefetched {
+            Some((remote, offset)) => {
+                s.session.settle_with_request(&format!("RETR {remote}"), (offset > 0).then_some(offset))
+            }
+            None => s.session.settle(),
+        }
     }
 }
 
@@ -150,6 +159,16 @@ pub fn node_of(e: &Entry) -> Node {
     Node { kind, size: e.size, mtime: e.modified, precision: list_precision(e) }
 }
 
+/// Where a download of `local` starts: the length of its `.part` when that
+/// is shorter than the file, else 0 (start over).
+fn resume_offset(local: &Path, expect: &Node) -> u64 {
+    let have = std::fs::metadata(part_path(local)).map(|m| m.len()).unwrap_or(0);
+    match expect.size {
+        Some(size) if have < size => have,
+        _ => 0,
+    }
+}
+
 fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
@@ -182,25 +201,40 @@ impl FtpRemote {
         remote: &str,
         local: &Path,
         expect: &Node,
+        next: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
         let part = part_path(local);
-        // Resume a partial copy shorter than the file; start over otherwise.
-        let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-        let offset = match expect.size {
-            Some(size) if have < size => have,
-            _ => 0,
+        let (offset, requested) = match self.prefetched.take() {
+            Some((r, offset)) if r == remote => (offset, true),
+            // Cannot happen with the run's workers; the session is out of step.
+            Some(_) => return Err(JobError::transient("a different file was requested on this session")),
+            None => (resume_offset(local, expect), false),
         };
-        let mut file =
-            OpenOptions::new().write(true).create(true).truncate(offset == 0).open(&part).map_err(local_err)?;
-        if offset > 0 {
-            file.set_len(offset).map_err(local_err)?;
-            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_err)?;
-        }
+        let cmd = format!("RETR {remote}");
+        let rest = (offset > 0).then_some(offset);
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
-        let (data, _) =
-            s.open_data_pipelined(&format!("RETR {remote}"), (offset > 0).then_some(offset)).map_err(job_error)?;
+        if !requested {
+            s.request_data(&cmd, rest).map_err(job_error)?;
+        }
+        // Opened only now, so that a refused RETR leaves no empty `.part`.
+        let (data, _) = s.open_requested_data(&cmd, rest).map_err(job_error)?;
+        let mut file = match OpenOptions::new().write(true).create(true).truncate(offset == 0).open(&part) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = s.abandon(data);
+                return Err(local_err(e));
+            }
+        };
+        if offset > 0 {
+            let sought =
+                file.set_len(offset).and_then(|()| std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)));
+            if let Err(e) = sought {
+                let _ = s.abandon(data);
+                return Err(local_err(e));
+            }
+        }
         let mut got = 0u64;
         let mut buf = vec![0u8; BLOCK];
         let stopped = loop {
@@ -230,7 +264,24 @@ impl FtpRemote {
             let _ = s.abandon(data);
             return Err(JobError::stopped());
         }
-        s.finish(data).map_err(job_error)?;
+        // All the data is in: ask for the next file now, so that the server
+        // reads the request as soon as it has confirmed this one (vsftpd
+        // waits for the last data to be acknowledged first, a round trip).
+        let complete = expect.size.is_none_or(|size| size == offset + got);
+        if let Some(n) = next.filter(|_| complete) {
+            let offset = resume_offset(n.local, n.expect);
+            s.request_data(&format!("RETR {}", n.remote), (offset > 0).then_some(offset)).map_err(job_error)?;
+            self.prefetched = Some((n.remote.to_owned(), offset));
+        }
+        let s = &mut self.session;
+        if let Err(e) = s.finish(data) {
+            // With a request out, a session is only good for that request.
+            let mut e = job_error(e);
+            if self.prefetched.is_some() && e.fault == Fault::Permanent {
+                e.fault = Fault::Transient;
+            }
+            return Err(e);
+        }
         let len = offset + got;
         if self.verify {
             if let Some(size) = expect.size.filter(|&n| n != len) {
@@ -350,8 +401,19 @@ impl Remote for FtpRemote {
             .collect())
     }
 
-    fn download(&mut self, remote: &str, local: &Path, expect: &Node, on_bytes: OnBytes<'_>) -> Result<u64, JobError> {
-        self.download_inner(remote, local, expect, on_bytes)
+    fn download(
+        &mut self,
+        remote: &str,
+        local: &Path,
+        expect: &Node,
+        next: Option<Next<'_>>,
+        on_bytes: OnBytes<'_>,
+    ) -> Result<u64, JobError> {
+        self.download_inner(remote, local, expect, next, on_bytes)
+    }
+
+    fn is_clean(&self) -> bool {
+        self.prefetched.is_none()
     }
 
     fn upload(

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use super::glob::Filter;
 use super::local;
 use super::plan::{plan, Action, Kind, Node, Options, Tree};
-use super::remote::{DirOp, Fault, JobError, Remote};
+use super::remote::{DirOp, Fault, JobError, Next, Remote};
 use super::walk;
 use crate::jobs::pool::{Connector, Lease, Pool, PoolError};
 
@@ -392,30 +392,46 @@ where
         for _ in 0..workers.min(transfers.len()) {
             scope.spawn(|| {
                 let mut lease: Option<Lease<'_, C>> = None;
+                // A file this worker already claimed (and may have asked for).
+                let mut current: Option<usize> = None;
                 loop {
                     if ctl.stopped() {
-                        return;
+                        break;
                     }
                     // Take a session before taking a file (see walk.rs).
-                    if lease.is_none() && next.load(Ordering::Relaxed) < transfers.len() {
+                    if lease.is_none() && (current.is_some() || next.load(Ordering::Relaxed) < transfers.len()) {
                         match pool.get() {
                             Ok(l) => lease = Some(l),
-                            Err(PoolError::Stopped) => return,
+                            Err(PoolError::Stopped) => break,
                             // Leave the files to workers that have a session;
                             // with none, the files are reported below.
-                            Err(PoolError::Open(_)) => return,
+                            Err(PoolError::Open(e)) => {
+                                if let Some(i) = current.take() {
+                                    report(&transfers[i].0, JobError::transient(e.to_string()));
+                                }
+                                break;
+                            }
                         }
                     }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let i = current.take().unwrap_or_else(|| next.fetch_add(1, Ordering::Relaxed));
                     let Some((path, node)) = transfers.get(i) else {
-                        return;
+                        break;
                     };
                     if under_unmade(path) {
                         report(path, JobError::permanent("its directory could not be made"));
                         continue;
                     }
+                    // Downloads claim the following file now, so that its
+                    // request can go out behind this transfer.
+                    let following = if job.upload {
+                        None
+                    } else {
+                        Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&j| j < transfers.len())
+                    };
+                    let hint = following.map(|j| &transfers[j]).filter(|(p, _)| !under_unmade(p));
                     *ctl.progress.current.lock().unwrap() = path.clone();
-                    let result = transfer_one(job, &sides, pool, &mut lease, ctl, path, node);
+                    let result = transfer_one(job, &sides, pool, &mut lease, ctl, path, node, hint);
+                    current = following;
                     match result {
                         Ok(n) => {
                             bytes.fetch_add(n, Ordering::Relaxed);
@@ -423,6 +439,14 @@ where
                             done.lock().unwrap().push(path.clone());
                         }
                         Err(e) => report(path, e),
+                    }
+                }
+                // A session with a request out is good for nothing else.
+                if let Some(l) = lease.take() {
+                    if l.is_clean() {
+                        drop(l);
+                    } else {
+                        l.discard();
                     }
                 }
             });
@@ -538,6 +562,7 @@ where
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 /// One file, with retries; counts its bytes into the progress as they come
 /// and takes them back out if the attempt fails.
 fn transfer_one<'p, C>(
@@ -548,6 +573,7 @@ fn transfer_one<'p, C>(
     ctl: &Control,
     path: &str,
     node: &Node,
+    following: Option<&(String, Node)>,
 ) -> Result<u64, JobError>
 where
     C: Connector,
@@ -555,6 +581,7 @@ where
 {
     let local_path = sides.local(path);
     let remote_path = sides.remote(path);
+    let following = following.map(|(p, n)| (sides.remote(p), sides.local(p), n));
     let progress = &ctl.progress;
     with_retries(pool, lease, job.retries, ctl, |s| {
         let mut counted = 0u64;
@@ -568,7 +595,8 @@ where
         let r = if job.upload {
             s.upload(&local_path, &remote_path, node.mtime, &mut on_bytes)
         } else {
-            s.download(&remote_path, &local_path, node, &mut on_bytes).and_then(|n| {
+            let next = following.as_ref().map(|(remote, local, expect)| Next { remote, local, expect });
+            s.download(&remote_path, &local_path, node, next, &mut on_bytes).and_then(|n| {
                 // The listing's time, so that the next run sees a match.
                 if let Some(t) = node.mtime {
                     local::set_mtime(&local_path, t)?;
