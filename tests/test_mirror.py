@@ -477,3 +477,33 @@ def test_the_readme_example_runs(tmp_path):
         "MirrorResult(transferred=4, skipped=0, deleted=0, failed=0"
     )
     assert out[1:] == ["[]", "['docs/new.txt'] ['README']"]
+
+
+def test_links_are_skipped_not_followed(ftpd, root, tmp_path):
+    local = make_tree(tmp_path / "local", 5)
+    (local / "link to dir").symlink_to(local / "plain 00")
+    (local / "link to file").symlink_to(next((local / "plain 00").iterdir()))
+    with login(ftpd) as ftp:
+        result = ftp.mirror(local, "up", upload=True)
+    assert sorted(result.skipped) == ["link to dir", "link to file"]
+    assert not (root / "up" / "link to dir").exists()
+    assert not (root / "up" / "link to file").exists()
+    assert len(result.transferred) == 5
+
+
+def test_mirror_result_values():
+    r = rftplib.MirrorResult(["a"], ["b"], [], [("c", "550 no")], 10, 0.5)
+    assert (r.transferred, r.skipped, r.deleted, r.failed, r.bytes, r.seconds) == (
+        ["a"],
+        ["b"],
+        [],
+        [("c", "550 no")],
+        10,
+        0.5,
+    )
+    assert not r.ok and rftplib.MirrorResult().ok
+    assert r == rftplib.MirrorResult(["a"], ["b"], [], [("c", "550 no")], 10, 0.5)
+    assert r != rftplib.MirrorResult()
+    assert repr(r).startswith(
+        "MirrorResult(transferred=1, skipped=1, deleted=0, failed=1"
+    )

@@ -568,23 +568,14 @@ impl Session {
         self.cancel = Cancel::new();
         self.timeout = Some(self.timeout.unwrap_or(SETTLE).min(SETTLE));
         let in_step = match self.open_requested_data(cmd, rest) {
-            // Read (a little of) what comes and let the transfer end: some
+            // Wait for the first bytes (or the end) before dropping it: some
             // servers (pyftpdlib) leak the file of a transfer aborted before
-            // its connection was accepted.
+            // its data connection was accepted.
             Ok((data, _)) => {
                 let mut buf = vec![0u8; 64 * 1024];
-                let mut left: usize = 1 << 20;
-                let ended = loop {
-                    match data.read(&mut buf) {
-                        Ok(0) => break true,
-                        Ok(n) if n < left => left -= n,
-                        _ => break false,
-                    }
-                };
-                if ended {
-                    self.finish(data).is_ok() || self.resync().is_ok()
-                } else {
-                    self.abandon(data).is_ok()
+                match data.read(&mut buf) {
+                    Ok(0) => self.finish(data).is_ok() || self.resync().is_ok(),
+                    _ => self.abandon(data).is_ok(),
                 }
             }
             // Refused: every reply to the request has been read.
