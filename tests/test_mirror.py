@@ -23,9 +23,21 @@ from servers import PyftpdlibThreaded
 from support import TIMEOUT
 from vsftpd import Vsftpd
 
-# Directory and file names real users have: spaces, UTF-8, leading dashes.
-DIR_NAMES = ["plain", "with space", "ünïcödé 文件", "-leading dash", "a.b"]
-FILE_PREFIXES = ["", "-", "sp ace ", "ü", "x-"]
+# Directory and file names real users have: spaces (leading, trailing, double),
+# UTF-8, leading dashes, glob characters, "->", hidden names.
+DIR_NAMES = [
+    "plain",
+    "with  space",
+    "ünïcödé 文件",
+    "-leading dash",
+    "a.b",
+    "br[ack]et*?",
+    "x -> y",
+    " leading",
+    ".hidden",
+    "trailing ",
+]
+FILE_PREFIXES = ["", "-", "sp ace ", "ü", "x-", "[b]*", " "]
 FILE_SUFFIXES = [".bin", " end.txt", ".dat", ""]
 
 
@@ -34,13 +46,14 @@ def make_tree(root, count, seed=1):
     rng = random.Random(seed)
     dirs = []
     for i in range(20):
-        top = f"{DIR_NAMES[i % len(DIR_NAMES)]} {i:02d}"
+        name = DIR_NAMES[i % len(DIR_NAMES)]
+        top = name if i < len(DIR_NAMES) else f"{name}{i:02d}"
         dirs += [top, f"{top}/sub -{i}"]
     for d in dirs:
         (root / d).mkdir(parents=True, exist_ok=True)
     (root / "empty dir").mkdir(exist_ok=True)
     for j in range(count):
-        name = f"{FILE_PREFIXES[j % 5]}f{j:04d}{FILE_SUFFIXES[j % 4]}"
+        name = f"{FILE_PREFIXES[j % len(FILE_PREFIXES)]}f{j:04d}{FILE_SUFFIXES[j % 4]}"
         (root / dirs[j % len(dirs)] / name).write_bytes(
             rng.randbytes(rng.randrange(0, 2048))
         )
@@ -230,9 +243,9 @@ def test_delete_uploading_removes_remote_extras(ftpd, root, tmp_path):
         ftp.mirror(local, "up", upload=True)
         (root / "up" / "extra dir").mkdir()
         (root / "up" / "extra dir" / "-x").write_bytes(b"x")
-        (root / "up" / "plain 00" / "stray").write_bytes(b"x")
+        (root / "up" / "plain" / "stray").write_bytes(b"x")
         result = ftp.mirror(local, "up", upload=True, delete=True)
-        assert sorted(result.deleted) == ["extra dir", "extra dir/-x", "plain 00/stray"]
+        assert sorted(result.deleted) == ["extra dir", "extra dir/-x", "plain/stray"]
         assert result.transferred == []
     assert tree_digest(root / "up") == tree_digest(local)
 
@@ -386,18 +399,18 @@ def test_a_file_failing_mid_transfer_is_reported_while_the_rest_complete(
     breaking_ftpd, root, tmp_path
 ):
     tree = make_tree(root / "tree", 100)
-    (tree / "plain 00" / "broken file.bin").write_bytes(os.urandom(50_000))
+    (tree / "plain" / "broken file.bin").write_bytes(os.urandom(50_000))
     with login(breaking_ftpd) as ftp:
         result = ftp.mirror("tree", tmp_path / "copy", retries=1)
-        assert [p for p, _ in result.failed] == ["plain 00/broken file.bin"]
+        assert [p for p, _ in result.failed] == ["plain/broken file.bin"]
         assert result.failed[0][1].startswith("4"), result.failed
         assert len(result.transferred) == 100
         # Nothing half-done is presented as the file; the part stays to resume.
-        assert not (tmp_path / "copy" / "plain 00" / "broken file.bin").exists()
-        assert (tmp_path / "copy" / "plain 00" / "broken file.bin.part").exists()
-        (tree / "plain 00" / "broken file.bin").unlink()
-        (tree / "plain 00" / "broken file.bin").write_bytes(b"ok")
-        (tree / "plain 00" / "fixed.bin").write_bytes(b"ok")
+        assert not (tmp_path / "copy" / "plain" / "broken file.bin").exists()
+        assert (tmp_path / "copy" / "plain" / "broken file.bin.part").exists()
+        (tree / "plain" / "broken file.bin").unlink()
+        (tree / "plain" / "broken file.bin").write_bytes(b"ok")
+        (tree / "plain" / "fixed.bin").write_bytes(b"ok")
         after = ftp.mirror("tree", tmp_path / "copy")
         assert after.failed == []
 
@@ -413,14 +426,14 @@ def test_fail_fast_raises_the_first_failure(breaking_ftpd, root, tmp_path):
 
 def test_an_unreadable_file_on_vsftpd_is_reported(root, tmp_path):
     tree = make_tree(root / "tree", 30)
-    secret = tree / "plain 00" / "secret.bin"
+    secret = tree / "plain" / "secret.bin"
     secret.write_bytes(b"s" * 100)
     with Vsftpd(root) as srv:
         secret.chmod(0o600)
         os.chown(secret, 0, 0)
         with login(srv) as ftp:
             result = ftp.mirror("tree", tmp_path / "copy")
-    assert result.failed[0][0] == "plain 00/secret.bin"
+    assert result.failed[0][0] == "plain/secret.bin"
     assert result.failed[0][1].startswith("550")
     assert len(result.transferred) == 30
 
@@ -481,8 +494,8 @@ def test_the_readme_example_runs(tmp_path):
 
 def test_links_are_skipped_not_followed(ftpd, root, tmp_path):
     local = make_tree(tmp_path / "local", 5)
-    (local / "link to dir").symlink_to(local / "plain 00")
-    (local / "link to file").symlink_to(next((local / "plain 00").iterdir()))
+    (local / "link to dir").symlink_to(local / "plain")
+    (local / "link to file").symlink_to(next((local / "plain").iterdir()))
     with login(ftpd) as ftp:
         result = ftp.mirror(local, "up", upload=True)
     assert sorted(result.skipped) == ["link to dir", "link to file"]
