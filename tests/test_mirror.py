@@ -520,3 +520,29 @@ def test_mirror_result_values():
     assert repr(r).startswith(
         "MirrorResult(transferred=1, skipped=1, deleted=0, failed=1"
     )
+
+
+def test_downloads_are_checked_against_the_servers_hash(root, tmp_path):
+    from transfer_servers import HashMixin, WrongHashMixin
+
+    make_tree(root / "tree", 40)
+    with PyftpdlibThreaded(root, handler_mixins=(HashMixin,)) as srv, login(srv) as ftp:
+        result = ftp.mirror("tree", tmp_path / "good", connections=2)
+        assert result.failed == [] and len(result.transferred) == 40
+    assert tree_digest(tmp_path / "good") == tree_digest(root / "tree")
+    with (
+        PyftpdlibThreaded(root, handler_mixins=(WrongHashMixin,)) as srv,
+        login(srv) as ftp,
+    ):
+        bad = ftp.mirror("tree", tmp_path / "bad", connections=2, retries=0)
+        # Every non-empty file fails its check and nothing lands, not even a part.
+        assert {path for path, _ in bad.failed} == {
+            f for f in files_of(root / "tree") if (root / "tree" / f).stat().st_size
+        }
+        assert all("mismatch" in reason for _, reason in bad.failed)
+        assert not [
+            p for p in (tmp_path / "bad").rglob("*") if p.is_file() and p.stat().st_size
+        ]
+        unchecked = ftp.mirror("tree", tmp_path / "bad", verify=False)
+        assert unchecked.failed == []
+    assert tree_digest(tmp_path / "bad") == tree_digest(root / "tree")

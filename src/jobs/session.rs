@@ -432,8 +432,15 @@ impl Session {
     /// knows what it fetches next can send this while the previous transfer
     /// is still ending (see [`open_requested_data`](Self::open_requested_data)).
     pub fn request_data(&self, cmd: &str, rest: Option<u64>) -> Result<()> {
+        self.request_data_after(&[], cmd, rest)
+    }
+
+    /// As [`request_data`](Self::request_data), with `before` (commands
+    /// whose replies the caller reads first) in the same write.
+    pub fn request_data_after(&self, before: &[String], cmd: &str, rest: Option<u64>) -> Result<()> {
         let peer = self.ctrl.peer_addr();
-        let mut lines = vec![if peer.is_ipv4() { "PASV" } else { "EPSV" }.to_owned()];
+        let mut lines = before.to_vec();
+        lines.push(if peer.is_ipv4() { "PASV" } else { "EPSV" }.to_owned());
         if let Some(offset) = rest {
             lines.push(format!("REST {offset}"));
         }
@@ -562,12 +569,15 @@ impl Session {
     /// (sent by [`request_data`](Self::request_data) with these `cmd` and
     /// `rest`) that nothing will read: its data connection is opened and
     /// dropped first, so that the server is done with the request (a server
-    /// waiting for that connection reads no further command).
-    pub fn settle_with_request(mut self, cmd: &str, rest: Option<u64>) {
+    /// waiting for that connection reads no further command). `before`:
+    /// how many replies to commands sent ahead of it are still to be read.
+    pub fn settle_with_request(mut self, before: usize, cmd: &str, rest: Option<u64>) {
         let saved = (self.cancel.clone(), self.timeout);
         self.cancel = Cancel::new();
         self.timeout = Some(self.timeout.unwrap_or(SETTLE).min(SETTLE));
-        let in_step = match self.open_requested_data(cmd, rest) {
+        let ahead = (0..before).try_for_each(|_| self.reply().map(drop));
+        let requested = ahead.and_then(|()| self.open_requested_data(cmd, rest));
+        let in_step = match requested {
             // Wait for the first bytes (or the end) before dropping it: some
             // servers (pyftpdlib) leak the file of a transfer aborted before
             // its data connection was accepted.

@@ -78,7 +78,7 @@ pub fn _mirror_run(
     progress: Option<Bound<'_, PyAny>>,
     retries: u32,
     fail_fast: bool,
-    features: Vec<String>,
+    features: Vec<(String, String)>,
 ) -> PyResult<MirrorResult> {
     let filter = Filter::new(&include, &exclude).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let (mut spec, conn, prot_p) = spec_of(ftp)?;
@@ -94,7 +94,7 @@ pub fn _mirror_run(
         retries,
         fail_fast,
     };
-    let features = Features::from_names(&features);
+    let features = Features::from_feat(&features, verify);
     let cancel = Cancel::new();
     let stop = Arc::new(AtomicBool::new(false));
     let ctl = Arc::new(Control::new(stop.clone()));

@@ -10,11 +10,13 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::jobs::cancel::Cancel;
+use crate::jobs::hash::{hash_prefix, Hasher};
 use crate::jobs::local::{commit, part_path};
 use crate::jobs::pool::Connector;
 use crate::jobs::session::{format_time_val, Session, Spec};
 use crate::jobs::upload::temp_name;
 use crate::jobs::Error;
+use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
 use crate::proto::listing::{parse_listing, Entry, EntryKind};
 
 use super::plan::{Kind, Node};
@@ -26,6 +28,9 @@ const BLOCK: usize = 256 * 1024;
 /// What the server offers, from its FEAT (names in upper case).
 #[derive(Clone, Debug, Default)]
 pub struct Features {
+    /// How to ask the server for a file's hash, to check downloads by
+    /// (`verify=True` and the server has HASH or an X command).
+    pub hash: Option<HashMethod>,
     pub mlsd: bool,
     pub mfmt: bool,
     pub mlst: bool,
@@ -38,7 +43,28 @@ impl Features {
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> Self {
         let has = |n: &str| names.iter().any(|x| x.as_ref().eq_ignore_ascii_case(n));
         // MLSD is announced as MLST in FEAT (RFC 3659 §7.8).
-        Features { mlsd: has("MLST") || has("MLSD"), mfmt: has("MFMT"), mlst: has("MLST"), mdtm: has("MDTM") }
+        Features {
+            hash: None,
+            mlsd: has("MLST") || has("MLSD"),
+            mfmt: has("MFMT"),
+            mlst: has("MLST"),
+            mdtm: has("MDTM"),
+        }
+    }
+
+    /// From FEAT's `(NAME, params)` pairs; a hash method only with `verify`.
+    pub fn from_feat(feat: &[(String, String)], verify: bool) -> Self {
+        let names: Vec<&str> = feat.iter().map(|(n, _)| n.as_str()).collect();
+        let upper: Vec<(String, String)> = feat.iter().map(|(n, p)| (n.to_ascii_uppercase(), p.clone())).collect();
+        Features { hash: if verify { choose_hash(&upper, None) } else { None }, ..Features::from_names(&names) }
+    }
+
+    /// The command asking for the hash of `path`.
+    fn hash_command(&self, path: &str) -> Option<String> {
+        match self.hash.as_ref()? {
+            HashMethod::Hash { .. } => Some(format!("HASH {path}")),
+            HashMethod::XCommand(a) => Some(format!("{} {path}", a.x_command())),
+        }
     }
 }
 
@@ -58,14 +84,17 @@ pub struct FtpRemote {
     verify: bool,
     /// `LIST -a` (hidden files too) until the server refuses the option.
     list_all: bool,
-    /// A RETR (remote path, REST offset) already sent behind the previous
-    /// transfer, whose replies the next download reads.
-    prefetched: Option<(String, u64)>,
+    /// A RETR (remote path, REST offset, hash asked first) already sent
+    /// behind the previous transfer, whose replies the next download reads.
+    prefetched: Option<(String, u64, bool)>,
+    /// `OPTS HASH` sent on this session (servers whose HASH default is not
+    /// the algorithm chosen).
+    hash_selected: bool,
 }
 
 impl FtpRemote {
     pub fn new(session: Session, features: Features, verify: bool) -> Self {
-        FtpRemote { session, features, verify, list_all: true, prefetched: None }
+        FtpRemote { session, features, verify, list_all: true, prefetched: None, hash_selected: false }
     }
 }
 
@@ -91,9 +120,11 @@ impl Connector for FtpConnector {
         // connection is brought back in step (or closed if it cannot be),
         // after the request it may have out.
         match s.prefetched {
-            Some((remote, offset)) => {
-                s.session.settle_with_request(&format!("RETR {remote}"), (offset > 0).then_some(offset))
-            }
+            Some((remote, offset, hashed)) => s.session.settle_with_request(
+                usize::from(hashed),
+                &format!("RETR {remote}"),
+                (offset > 0).then_some(offset),
+            ),
             None => s.session.settle(),
         }
     }
@@ -174,6 +205,22 @@ fn now_unix() -> i64 {
 }
 
 impl FtpRemote {
+    /// `OPTS HASH <algorithm>` once per session, when the server's current
+    /// HASH algorithm is not the one chosen.
+    fn select_hash(&mut self) -> Result<(), JobError> {
+        if let Some(HashMethod::Hash { name, selected: false, .. }) = &self.features.hash {
+            if !self.hash_selected {
+                let r = self.session.cmd(&format!("OPTS HASH {name}")).map_err(job_error)?;
+                if r.class() != 2 {
+                    // Cannot select it: no hash checks on this session.
+                    self.features.hash = None;
+                }
+                self.hash_selected = true;
+            }
+        }
+        Ok(())
+    }
+
     fn read_listing(&mut self, cmd: &str) -> Result<Vec<u8>, Error> {
         let s = &mut self.session;
         let (data, _) = s.open_data_pipelined(cmd, None)?;
@@ -205,22 +252,36 @@ impl FtpRemote {
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
         let part = part_path(local);
-        let (offset, requested) = match self.prefetched.take() {
-            Some((r, offset)) if r == remote => (offset, true),
+        let (offset, requested, hashed) = match self.prefetched.take() {
+            Some((r, offset, hashed)) if r == remote => (offset, true, hashed),
             // Cannot happen with the run's workers; the session is out of step.
             Some(_) => return Err(JobError::transient("a different file was requested on this session")),
-            None => (resume_offset(local, expect), false),
+            None => (resume_offset(local, expect), false, false),
         };
         let cmd = format!("RETR {remote}");
         let rest = (offset > 0).then_some(offset);
+        self.select_hash()?;
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
-        if !requested {
-            s.request_data(&cmd, rest).map_err(job_error)?;
+        let hashed = if requested {
+            hashed
+        } else {
+            let before: Vec<String> = self.features.hash_command(remote).into_iter().collect();
+            s.request_data_after(&before, &cmd, rest).map_err(job_error)?;
+            !before.is_empty()
+        };
+        // The server's hash, asked in the same write as the transfer.
+        let mut expected_hash = None;
+        if hashed {
+            let r = s.reply().map_err(job_error)?;
+            if r.class() == 2 {
+                let algorithm = self.features.hash.as_ref().map(HashMethod::algorithm);
+                expected_hash = algorithm.and_then(|a| parse_hash_reply(&r.text, a).map(|hex| (a, hex)));
+            }
         }
         // Opened only now, so that a refused RETR leaves no empty `.part`.
         let (data, _) = s.open_requested_data(&cmd, rest).map_err(job_error)?;
-        let mut file = match OpenOptions::new().write(true).create(true).truncate(offset == 0).open(&part) {
+        let mut file = match OpenOptions::new().read(true).write(true).create(true).truncate(offset == 0).open(&part) {
             Ok(f) => f,
             Err(e) => {
                 let _ = s.abandon(data);
@@ -233,6 +294,13 @@ impl FtpRemote {
             if let Err(e) = sought {
                 let _ = s.abandon(data);
                 return Err(local_err(e));
+            }
+        }
+        let mut hasher = expected_hash.as_ref().map(|(a, _)| Hasher::new(*a));
+        if let Some(h) = hasher.as_mut().filter(|_| offset > 0) {
+            if let Err(e) = hash_prefix(&file, offset, h, s.cancel()) {
+                let _ = s.abandon(data);
+                return Err(job_error(e));
             }
         }
         let mut got = 0u64;
@@ -255,6 +323,9 @@ impl FtpRemote {
                 let _ = s.abandon(data);
                 return Err(local_err(e));
             }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&buf[..n]);
+            }
             got += n as u64;
             if !on_bytes(offset + got) {
                 break true;
@@ -270,8 +341,10 @@ impl FtpRemote {
         let complete = expect.size.is_none_or(|size| size == offset + got);
         if let Some(n) = next.filter(|_| complete) {
             let offset = resume_offset(n.local, n.expect);
-            s.request_data(&format!("RETR {}", n.remote), (offset > 0).then_some(offset)).map_err(job_error)?;
-            self.prefetched = Some((n.remote.to_owned(), offset));
+            let before: Vec<String> = self.features.hash_command(n.remote).into_iter().collect();
+            s.request_data_after(&before, &format!("RETR {}", n.remote), (offset > 0).then_some(offset))
+                .map_err(job_error)?;
+            self.prefetched = Some((n.remote.to_owned(), offset, !before.is_empty()));
         }
         let s = &mut self.session;
         if let Err(e) = s.finish(data) {
@@ -284,12 +357,25 @@ impl FtpRemote {
         }
         let len = offset + got;
         if self.verify {
-            if let Some(size) = expect.size.filter(|&n| n != len) {
+            let mismatch = match (expect.size, hasher, &expected_hash) {
+                (Some(size), _, _) if size != len => {
+                    Some(format!("size mismatch: the listing said {size} bytes, the transfer completed with {len}"))
+                }
+                (_, Some(h), Some((a, want))) => {
+                    let got = h.hex();
+                    (&got != want).then(|| {
+                        format!("{} mismatch: the server says {want}, the bytes received hash to {got}", a.name())
+                    })
+                }
+                _ => None,
+            };
+            if let Some(msg) = mismatch {
+                // The bytes are wrong: nothing to resume from.
                 drop(file);
                 let _ = std::fs::remove_file(&part);
-                return Err(job_error(Error::Verify(format!(
-                    "size mismatch: the listing said {size} bytes, the transfer completed with {len}"
-                ))));
+                let mut e = job_error(Error::Verify(msg));
+                e.fault = Fault::Transient;
+                return Err(e);
             }
         }
         drop(file);
@@ -380,9 +466,12 @@ impl Remote for FtpRemote {
                 let all = if arg.is_empty() { "LIST -a".to_owned() } else { format!("LIST -a {arg}") };
                 match self.read_listing(&all) {
                     Ok(d) => d,
-                    Err(e) if matches!(e.code(), Some(500..=504)) => {
+                    // Servers without `ls` options refuse it (500-504) or take
+                    // "-a dir" for a path that does not exist (550, pyftpdlib).
+                    Err(e) if matches!(e.code(), Some(500..=504 | 550)) => {
+                        let data = self.read_listing(&plain).map_err(job_error)?;
                         self.list_all = false;
-                        self.read_listing(&plain).map_err(job_error)?
+                        data
                     }
                     Err(e) => return Err(job_error(e)),
                 }
