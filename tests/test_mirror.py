@@ -546,3 +546,23 @@ def test_downloads_are_checked_against_the_servers_hash(root, tmp_path):
         unchecked = ftp.mirror("tree", tmp_path / "bad", verify=False)
         assert unchecked.failed == []
     assert tree_digest(tmp_path / "bad") == tree_digest(root / "tree")
+
+
+def test_an_exception_in_the_progress_callback_stops_the_run(root, tmp_path):
+    data = os.urandom(1_000_000)
+    (root / "tree").mkdir()
+    (root / "tree" / "big.bin").write_bytes(data)
+
+    class Enough(Exception):
+        pass
+
+    def progress(path, done, total, files_done, files_total):
+        if done:
+            raise Enough
+
+    with SlowVsftpd(root) as srv, login(srv) as ftp:
+        with pytest.raises(Enough):
+            ftp.mirror("tree", tmp_path / "copy", progress=progress)
+        assert (tmp_path / "copy" / "big.bin.part").exists()
+        assert not (tmp_path / "copy" / "big.bin").exists()
+        assert ftp.voidcmd("NOOP").startswith("200")
