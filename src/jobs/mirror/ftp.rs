@@ -108,7 +108,16 @@ impl Connector for FtpConnector {
     }
 
     fn is_refusal(&self, e: &Error) -> bool {
-        e.is_refusal()
+        // 421/530, or a server that drops the extra connection before or
+        // instead of its greeting (the pool only shrinks while others live).
+        let dropped = match e {
+            Error::Eof => true,
+            Error::Net(crate::client::Error::Io(io)) => {
+                matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionRefused)
+            }
+            _ => false,
+        };
+        e.is_refusal() || dropped
     }
 
     fn check(&self, s: &mut FtpRemote) -> bool {
