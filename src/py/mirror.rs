@@ -15,7 +15,7 @@ use pyo3::types::PyString;
 use crate::jobs::cancel::Cancel;
 use crate::jobs::mirror::ftp::{job_error, Features, FtpConnector, FtpRemote};
 use crate::jobs::mirror::glob::Filter;
-use crate::jobs::mirror::remote::{Fault, JobError};
+use crate::jobs::mirror::remote::JobError;
 use crate::jobs::mirror::run::{rjoin, run, Control, Job, MirrorError, Outcome};
 use crate::jobs::pool::{Config, Pool};
 use crate::jobs::session::Session;
@@ -182,6 +182,5 @@ pub fn _mirror_run(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MirrorResult>()?;
     m.add_function(wrap_pyfunction!(_mirror_run, m)?)?;
-    let _ = Fault::Permanent;
     Ok(())
 }

@@ -269,7 +269,10 @@ impl FtpRemote {
         };
         let cmd = format!("RETR {remote}");
         let rest = (offset > 0).then_some(offset);
-        self.select_hash()?;
+        if !requested {
+            // (A session with a request out selected its hash before.)
+            self.select_hash()?;
+        }
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
         let hashed = if requested {
