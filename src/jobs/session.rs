@@ -570,8 +570,9 @@ impl Session {
     /// `rest`) that nothing will read: its data connection is opened and
     /// dropped first, so that the server is done with the request (a server
     /// waiting for that connection reads no further command). `before`:
-    /// how many replies to commands sent ahead of it are still to be read.
-    pub fn settle_with_request(mut self, before: usize, cmd: &str, rest: Option<u64>) {
+    /// how many replies to commands sent ahead of it are still to be read;
+    /// `store`: the request sends data (STOR), ended at once with none.
+    pub fn settle_with_request(mut self, before: usize, cmd: &str, rest: Option<u64>, store: bool) {
         let saved = (self.cancel.clone(), self.timeout);
         self.cancel = Cancel::new();
         self.timeout = Some(self.timeout.unwrap_or(SETTLE).min(SETTLE));
@@ -581,6 +582,8 @@ impl Session {
             // Wait for the first bytes (or the end) before dropping it: some
             // servers (pyftpdlib) leak the file of a transfer aborted before
             // its data connection was accepted.
+            // A store ends with what was sent: nothing.
+            Ok((data, _)) if store => self.finish(data).is_ok() || self.resync().is_ok(),
             Ok((data, _)) => {
                 let mut buf = vec![0u8; 64 * 1024];
                 match data.read(&mut buf) {

@@ -130,6 +130,7 @@ impl Remote for Session {
         local: &Path,
         remote: &str,
         mtime: Option<i64>,
+        _: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
         self.0.fault(remote)?;

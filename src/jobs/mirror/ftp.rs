@@ -77,6 +77,15 @@ pub struct FtpConnector {
     pub verify: bool,
 }
 
+/// A transfer requested ahead (see [`Next`]).
+#[derive(Debug)]
+enum Pending {
+    /// RETR of `remote` from `offset`, after the hash command when `hashed`.
+    Retr { remote: String, offset: u64, hashed: bool },
+    /// STOR to the temporary name `temp`.
+    Stor { temp: String },
+}
+
 /// One session, as mirror uses it.
 pub struct FtpRemote {
     session: Session,
@@ -84,9 +93,9 @@ pub struct FtpRemote {
     verify: bool,
     /// `LIST -a` (hidden files too) until the server refuses the option.
     list_all: bool,
-    /// A RETR (remote path, REST offset, hash asked first) already sent
-    /// behind the previous transfer, whose replies the next download reads.
-    prefetched: Option<(String, u64, bool)>,
+    /// A transfer already requested behind the previous one, whose replies
+    /// the next call reads.
+    prefetched: Option<Pending>,
     /// `OPTS HASH` sent on this session (servers whose HASH default is not
     /// the algorithm chosen).
     hash_selected: bool,
@@ -129,11 +138,14 @@ impl Connector for FtpConnector {
         // connection is brought back in step (or closed if it cannot be),
         // after the request it may have out.
         match s.prefetched {
-            Some((remote, offset, hashed)) => s.session.settle_with_request(
+            Some(Pending::Retr { remote, offset, hashed }) => s.session.settle_with_request(
                 usize::from(hashed),
                 &format!("RETR {remote}"),
                 (offset > 0).then_some(offset),
+                false,
             ),
+            // An empty upload to the temporary name ends the request.
+            Some(Pending::Stor { temp }) => s.session.settle_with_request(0, &format!("STOR {temp}"), None, true),
             None => s.session.settle(),
         }
     }
@@ -262,9 +274,9 @@ impl FtpRemote {
     ) -> Result<u64, JobError> {
         let part = part_path(local);
         let (offset, requested, hashed) = match self.prefetched.take() {
-            Some((r, offset, hashed)) if r == remote => (offset, true, hashed),
+            Some(Pending::Retr { remote: r, offset, hashed }) if r == remote => (offset, true, hashed),
             // Cannot happen with the run's workers; the session is out of step.
-            Some(_) => return Err(JobError::transient("a different file was requested on this session")),
+            Some(_) => return Err(out_of_step()),
             None => (resume_offset(local, expect), false, false),
         };
         let cmd = format!("RETR {remote}");
@@ -356,7 +368,7 @@ impl FtpRemote {
             let before: Vec<String> = self.features.hash_command(n.remote).into_iter().collect();
             s.request_data_after(&before, &format!("RETR {}", n.remote), (offset > 0).then_some(offset))
                 .map_err(job_error)?;
-            self.prefetched = Some((n.remote.to_owned(), offset, !before.is_empty()));
+            self.prefetched = Some(Pending::Retr { remote: n.remote.to_owned(), offset, hashed: !before.is_empty() });
         }
         let s = &mut self.session;
         if let Err(e) = s.finish(data) {
@@ -403,14 +415,32 @@ impl FtpRemote {
         local: &Path,
         remote: &str,
         mtime: Option<i64>,
+        next: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
-        let mut file = File::open(local).map_err(local_err)?;
-        let size = file.metadata().map_err(local_err)?.len();
         let temp = temp_name(remote);
+        let cmd = format!("STOR {temp}");
+        let requested = match self.prefetched.take() {
+            Some(Pending::Stor { temp: t }) if t == temp => true,
+            Some(_) => return Err(out_of_step()),
+            None => false,
+        };
+        let (mut file, size) = match File::open(local).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
+            Ok(x) => x,
+            Err(e) => {
+                if requested {
+                    // Still out: whoever uses the session next reads it.
+                    self.prefetched = Some(Pending::Stor { temp });
+                }
+                return Err(local_err(e));
+            }
+        };
         let s = &mut self.session;
-        s.binary().map_err(job_error)?;
-        let (data, _) = s.open_data_pipelined(&format!("STOR {temp}"), None).map_err(job_error)?;
+        if !requested {
+            s.binary().map_err(job_error)?;
+            s.request_data(&cmd, None).map_err(job_error)?;
+        }
+        let (data, _) = s.open_requested_data(&cmd, None).map_err(job_error)?;
         let mut sent = 0u64;
         let mut buf = vec![0u8; BLOCK];
         loop {
@@ -440,15 +470,24 @@ impl FtpRemote {
         if self.verify && sent != size {
             return Err(job_error(Error::Verify(format!("{} changed while it was sent", local.display()))));
         }
-        // The rename (and the time) in one round trip: the commands are
-        // sent together and their replies read in order.
+        // The rename (and the time) in one round trip, the commands sent
+        // together and their replies read in order; with them, the request
+        // for the next file, read by the next call.
         let mut batch = vec![format!("RNFR {temp}"), format!("RNTO {remote}")];
         let set_time = mtime.filter(|_| self.features.mfmt || self.features.mdtm);
         if let Some(t) = set_time {
             let verb = if self.features.mfmt { "MFMT" } else { "MDTM" };
             batch.push(format!("{verb} {} {remote}", format_time_val(t)));
         }
-        s.send_batch(&batch).map_err(job_error)?;
+        match next {
+            Some(n) => {
+                let next_temp = temp_name(n.remote);
+                s.request_data_after(&batch, &format!("STOR {next_temp}"), None).map_err(job_error)?;
+                self.prefetched = Some(Pending::Stor { temp: next_temp });
+            }
+            None => s.send_batch(&batch).map_err(job_error)?,
+        }
+        let s = &mut self.session;
         let rnfr = s.reply().map_err(job_error)?;
         let rnto = s.reply().map_err(job_error)?;
         if set_time.is_some() {
@@ -463,6 +502,11 @@ impl FtpRemote {
         }
         Ok(sent)
     }
+}
+
+/// A session asked for another file than the one it requested ahead.
+fn out_of_step() -> JobError {
+    JobError::transient("a different file was requested on this session")
 }
 
 impl Remote for FtpRemote {
@@ -522,9 +566,10 @@ impl Remote for FtpRemote {
         local: &Path,
         remote: &str,
         mtime: Option<i64>,
+        next: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
-        self.upload_inner(local, remote, mtime, on_bytes)
+        self.upload_inner(local, remote, mtime, next, on_bytes)
     }
 
     fn is_dir(&mut self, path: &str) -> Result<bool, JobError> {

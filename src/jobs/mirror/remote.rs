@@ -67,7 +67,7 @@ impl From<std::io::Error> for JobError {
 /// stop the transfer (leaving its partial file for a later resume).
 pub type OnBytes<'a> = &'a mut dyn FnMut(u64) -> bool;
 
-/// The file a session downloads after the current one (see [`Remote::download`]).
+/// The file a session transfers after the current one (see [`Remote::download`]).
 #[derive(Clone, Copy, Debug)]
 pub struct Next<'a> {
     pub remote: &'a str,
@@ -107,13 +107,14 @@ pub trait Remote: Send {
         local: &Path,
         remote: &str,
         mtime: Option<i64>,
+        next: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError>;
     /// Whether `path` is a directory (for servers that list a missing
     /// directory as an empty one).
     fn is_dir(&mut self, path: &str) -> Result<bool, JobError>;
     fn mkdir(&mut self, dir: &str) -> Result<(), JobError>;
-    /// False while the session has a request out that only the download of
+    /// False while the session has a request out that only the transfer of
     /// the `next` file it was given consumes: such a session is closed, not
     /// handed to anyone else.
     fn is_clean(&self) -> bool {

@@ -296,13 +296,9 @@ where
                         report(path, JobError::permanent("its directory could not be made"));
                         continue;
                     }
-                    // Downloads claim the following file now, so that its
-                    // request can go out behind this transfer.
-                    let following = if job.upload {
-                        None
-                    } else {
-                        Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&j| j < transfers.len())
-                    };
+                    // Claim the following file now, so that its request can
+                    // go out behind this transfer.
+                    let following = Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&j| j < transfers.len());
                     let hint = following.map(|j| &transfers[j]).filter(|(p, _)| !under_unmade(p));
                     *ctl.progress.current.lock().unwrap() = path.clone();
                     let result = transfer_one(job, &sides, pool, &mut lease, ctl, path, node, hint);
@@ -467,10 +463,10 @@ where
             }
             !ctl.stopped()
         };
+        let next = following.as_ref().map(|(remote, local, expect)| Next { remote, local, expect });
         let r = if job.upload {
-            s.upload(&local_path, &remote_path, node.mtime, &mut on_bytes)
+            s.upload(&local_path, &remote_path, node.mtime, next, &mut on_bytes)
         } else {
-            let next = following.as_ref().map(|(remote, local, expect)| Next { remote, local, expect });
             s.download(&remote_path, &local_path, node, next, &mut on_bytes).and_then(|n| {
                 // The listing's time, so that the next run sees a match.
                 if let Some(t) = node.mtime {
