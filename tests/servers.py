@@ -54,6 +54,19 @@ def _family(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
+# pyftpdlib's CWD changes the process's working directory and back
+# (os.chdir): two sessions doing it at once in threads of one process can
+# leave the process in another directory, possibly one deleted later. One at
+# a time, in every threaded server.
+_CWD_LOCK = threading.Lock()
+
+
+class _SerialCwd:
+    def ftp_CWD(self, path):
+        with _CWD_LOCK:
+            return super().ftp_CWD(path)
+
+
 class PyftpdlibThreaded:
     """pyftpdlib's ThreadedFTPServer serving ``root`` from a thread of this process.
 
@@ -179,7 +192,9 @@ class PyftpdlibThreaded:
             for mixin in self.handler_mixins:
                 cmds.update(getattr(mixin, "extra_proto_cmds", {}))
             attrs["proto_cmds"] = cmds
-        handler = type("TestFTPHandler", (*self.handler_mixins, base), attrs)
+        handler = type(
+            "TestFTPHandler", (*self.handler_mixins, _SerialCwd, base), attrs
+        )
 
         class Server(ThreadedFTPServer):
             # How often each connection's thread looks at the exit flag:

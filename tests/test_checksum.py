@@ -118,3 +118,16 @@ def test_checksum_unknown_algorithm_is_value_error(lib, hash_ftpd):
     with pytest.raises(ValueError):
         ftp.checksum("small.bin", "whirlpool")
     ftp.close()
+
+
+def test_checksum_reselects_after_another_selection(lib, hash_ftpd):
+    ftp = login(lib, hash_ftpd)
+    assert ftp.checksum("small.bin")[0] == "SHA-256"  # selects SHA-256
+    # FEAT (cached) first said SHA-1 was selected; asking for it must select it again.
+    assert ftp.checksum("small.bin", "SHA-1") == (
+        "SHA-1",
+        hashlib.sha1(CONTENT["small.bin"]).hexdigest(),
+    )
+    ftp.sendcmd("OPTS HASH MD5")  # behind rftplib's back
+    assert ftp.checksum("small.bin", "SHA-1")[0] == "SHA-1"
+    ftp.close()

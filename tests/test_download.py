@@ -552,3 +552,147 @@ def test_readme_example_runs(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "52428800 4 " in out
     assert "TransferResult(remote='copy.bin'" in out
+
+
+# -- more servers and settings ----------------------------------------------
+
+
+def test_ipv6_uses_epsv(lib, ftpd6, tmp_path):
+    ftp = login(lib, ftpd6)
+    result = ftp.download("big.bin", tmp_path / "big.bin", connections=2)
+    ftp.quit()
+    assert result.connections == 2
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])
+
+
+def test_implicit_ftps_vsftpd(lib, root, tmp_path):
+    from vsftpd import Vsftpd
+
+    with Vsftpd(root, tls="implicit") as srv:
+        ftp = lib.FTP_TLS(timeout=TIMEOUT, context=srv.client_context(), implicit=True)
+        ftp.connect(srv.host, srv.port)
+        ftp.login(srv.user, srv.password)
+        ftp.prot_p()
+        result = ftp.download("big.bin", tmp_path / "big.bin", connections=2)
+        ftp.quit()
+    assert result.connections == 2
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])
+
+
+class NoSizeMixin:
+    """Neither SIZE nor MLST: the size is unknown before the transfer."""
+
+    def ftp_SIZE(self, path):
+        self.respond("502 SIZE not implemented.")
+
+    def ftp_MLST(self, path):
+        self.respond("502 MLST not implemented.")
+
+
+def test_without_size_falls_back_to_one_connection(lib, server_with, tmp_path):
+    srv = server_with(NoSizeMixin)
+    ftp = login(lib, srv)
+    result = ftp.download("big.bin", tmp_path / "big.bin", connections=4)
+    ftp.quit()
+    assert result.connections == 1
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])
+
+
+def test_latin1_names(lib, root, tmp_path):
+    data = os.urandom(400_000)
+    name = "café-été.bin"
+    (root / name).write_bytes(data)
+    with PyftpdlibThreaded(root, encoding="latin-1") as srv:
+        ftp = login(lib, srv, encoding="latin-1")
+        ftp.download(name, tmp_path / "x.bin", connections=2)
+        ftp.upload(tmp_path / "x.bin", "çà.bin", atomic=True)
+        ftp.quit()
+    assert (tmp_path / "x.bin").read_bytes() == data
+    assert (root / "çà.bin").read_bytes() == data
+
+
+def test_unsupported_encoding_is_value_error(lib, ftpd, tmp_path):
+    ftp = login(lib, ftpd)
+    ftp.encoding = "utf-16"
+    with pytest.raises(ValueError, match="encoding"):
+        ftp.download("small.bin", tmp_path / "small.bin")
+    ftp.close()
+
+
+def test_progress_bar_text():
+    from rftplib._progress import Bar, human
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    bar = Bar("f.bin", stream=stream, width=10)
+    assert bar.line(0, 1000, now=bar.start).startswith("f.bin [----------]   0.0%")
+    text = bar.line(500, 1000, now=bar.start + 1.0)
+    assert "[#####-----]  50.0%" in text and "500 B/s" in text and "ETA 00:01" in text
+    assert "1.0 MiB" == human(1 << 20)
+    bar(1000, 1000)
+    bar.close()
+    assert stream.getvalue().startswith("\rf.bin [##########] 100.0%")
+    assert stream.getvalue().endswith("\n")
+    unknown = Bar("x", stream=Tty())
+    unknown.line(0, None, now=10.0)
+    assert unknown.line(3 << 20, None, now=11.0) == "x 3.0 MiB 3.0 MiB/s"
+
+
+class FlakyRetrMixin:
+    """The first RETR of each server is answered 425 (transient)."""
+
+    failures = 1
+
+    def ftp_RETR(self, file):
+        cls = type(self)
+        if cls.failures > 0:
+            cls.failures -= 1
+            self.respond("425 Can't open data connection (try again).")
+            return
+        super().ftp_RETR(file)
+
+
+def test_transient_reply_is_retried(lib, root, tmp_path):
+    mixin = type("Flaky", (FlakyRetrMixin,), {"failures": 1})
+    with PyftpdlibThreaded(root, handler_mixins=(mixin,)) as srv:
+        ftp = login(lib, srv)
+        result = ftp.download("big.bin", tmp_path / "big.bin")
+        ftp.quit()
+    assert result.bytes == len(CONTENT["big.bin"])
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])
+
+
+def test_no_retries_raises_the_transient_error(lib, root, tmp_path):
+    mixin = type("Flaky", (FlakyRetrMixin,), {"failures": 1})
+    with PyftpdlibThreaded(root, handler_mixins=(mixin,)) as srv:
+        ftp = login(lib, srv)
+        with pytest.raises(lib.error_temp, match="425"):
+            ftp.download("big.bin", tmp_path / "big.bin", retries=0)
+        assert ftp.pwd() == "/"  # still in step
+        ftp.quit()
+    assert not (tmp_path / "big.bin").exists()
+
+
+@pytest.mark.parametrize("connections", [1, 2])
+def test_active_mode(lib, ftpd, tmp_path, connections):
+    ftp = login(lib, ftpd)
+    ftp.set_pasv(False)
+    result = ftp.download("big.bin", tmp_path / "big.bin", connections=connections)
+    ftp.upload(tmp_path / "big.bin", "back.bin", atomic=True)
+    assert ftp.size("back.bin") == len(CONTENT["big.bin"])
+    ftp.quit()
+    assert result.connections == connections
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])
+
+
+def test_active_mode_ftps_vsftpd(lib, vsftpd_tls, tmp_path):
+    ftp = login(lib, vsftpd_tls, cls=lib.FTP_TLS, context=vsftpd_tls.client_context())
+    ftp.prot_p()
+    ftp.set_pasv(False)
+    result = ftp.download("big.bin", tmp_path / "big.bin", connections=2)
+    ftp.quit()
+    assert result.connections == 2
+    assert file_hash(tmp_path / "big.bin") == sha256(CONTENT["big.bin"])

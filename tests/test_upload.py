@@ -208,3 +208,57 @@ def test_raising_progress_propagates(lib, ftpd, tmp_path):
         )
     assert "p.bin" not in ftp.nlst()
     ftp.quit()
+
+
+def test_upload_retries_after_the_server_is_killed_and_restarted(lib, root, tmp_path):
+    import threading
+
+    from vsftpd import Vsftpd, free_port
+
+    data = os.urandom(3 << 20)
+    (tmp_path / "k.bin").write_bytes(data)
+    srv = Vsftpd(root, port=free_port(), log_protocol=True).start()
+    try:
+        ftp = login(lib, srv)
+
+        def restart():
+            srv.stop()
+            srv.start()
+
+        restarter = threading.Thread(target=restart)
+
+        def progress(done, total):
+            if done > 500_000 and restarter.ident is None:
+                restarter.start()
+
+        result = ftp.upload(
+            tmp_path / "k.bin", rate_limit=4 << 20, progress=progress, retries=5
+        )
+        restarter.join()
+    finally:
+        srv.stop()
+    assert restarter.ident is not None
+    assert (root / "k.bin").read_bytes() == data
+    # It continued from what the server had kept, not from the start.
+    assert result.bytes < 2 * len(data)
+
+
+class NoOverwriteRenameMixin:
+    """RNTO refuses an existing target, as IIS does."""
+
+    def ftp_RNTO(self, path):
+        if os.path.exists(path):
+            self.respond("550 Cannot rename: the file exists.")
+            return
+        super().ftp_RNTO(path)
+
+
+def test_atomic_upload_onto_a_server_that_will_not_rename_over(lib, root, tmp_path):
+    data = os.urandom(200_000)
+    (tmp_path / "o.bin").write_bytes(data)
+    (root / "o.bin").write_bytes(b"old")
+    with PyftpdlibThreaded(root, handler_mixins=(NoOverwriteRenameMixin,)) as srv:
+        ftp = login(lib, srv)
+        ftp.upload(tmp_path / "o.bin", atomic=True)
+        ftp.quit()
+    assert (root / "o.bin").read_bytes() == data

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import time
 import weakref
@@ -37,6 +38,16 @@ def feat(self):
         return features
     self.__dict__[_FEAT_CACHE] = (ref, features)
     return dict(features)
+
+
+def _check_ready(self):
+    if self.sock is None:
+        raise Error("not connected: call connect() and login() first")
+    if codecs.lookup(self.encoding).name not in ("utf-8", "iso8859-1"):
+        raise ValueError(
+            "whole-file transfers support the utf-8 and latin-1 encodings, "
+            f"not {self.encoding}"
+        )
 
 
 def _features_or_none(self):
@@ -213,6 +224,7 @@ def download(
         if os.path.isdir(target):
             target = os.path.join(target, _basename(remote))
     callback, bar = _progress_callback(progress, _basename(remote) if remote else "")
+    _check_ready(self)
     features = _features_or_none(self)
     start = time.monotonic()
     try:
@@ -270,6 +282,7 @@ def upload(
     if not isinstance(remote, str) or not remote:
         raise ValueError("remote must be a non-empty str")
     callback, bar = _progress_callback(progress, os.path.basename(remote))
+    _check_ready(self)
     features = _features_or_none(self)
     start = time.monotonic()
     try:

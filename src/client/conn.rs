@@ -175,6 +175,37 @@ impl Conn {
         })
     }
 
+    /// Sends up to `len` bytes of the file `file_fd` from `offset` with
+    /// `sendfile(2)`. `Ready(None)` when this connection cannot (TLS).
+    pub fn sendfile_from(
+        &self,
+        file_fd: i32,
+        offset: u64,
+        len: usize,
+        deadline: Deadline,
+    ) -> Result<Poll<Option<usize>>> {
+        self.with_io(|io| {
+            if !matches!(io.stream.stream, Stream::Plain(_)) {
+                return Ok(Poll::Ready(None));
+            }
+            // sendfile honours the socket's send timeout (SO_SNDTIMEO).
+            io.stream.set_write_slice(deadline.slice()?)?;
+            let fd = io.stream.stream.tcp().as_raw_fd();
+            let mut off = offset as libc::off_t;
+            // SAFETY: valid descriptors and a valid offset pointer.
+            let n = unsafe { libc::sendfile(fd, file_fd, &mut off, len) };
+            if n >= 0 {
+                return Ok(Poll::Ready(Some(n as usize)));
+            }
+            let e = std::io::Error::last_os_error();
+            if is_would_block(&e) || e.kind() == std::io::ErrorKind::Interrupted {
+                Ok(Poll::Pending)
+            } else {
+                Err(e.into())
+            }
+        })
+    }
+
     /// Like `socket.send`: writes some of `data`.
     pub fn send(&self, data: &[u8], deadline: Deadline) -> Result<Poll<usize>> {
         self.with_io(|io| {

@@ -9,20 +9,30 @@ use crate::client::wait::Poll;
 
 use super::error::{Error, Result};
 
+/// A cancel flag; a child also sees its parent's (a job's), so a part of
+/// the job can be stopped alone.
 #[derive(Clone, Debug, Default)]
-pub struct Cancel(Arc<AtomicBool>);
+pub struct Cancel {
+    own: Arc<AtomicBool>,
+    parent: Option<Arc<AtomicBool>>,
+}
 
 impl Cancel {
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// A flag of its own that is also set whenever this one is.
+    pub fn child(&self) -> Cancel {
+        Cancel { own: Arc::new(AtomicBool::new(false)), parent: Some(self.own.clone()) }
+    }
+
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.own.store(true, Ordering::SeqCst);
     }
 
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::Relaxed)
+        self.own.load(Ordering::Relaxed) || self.parent.as_ref().is_some_and(|p| p.load(Ordering::Relaxed))
     }
 
     pub fn check(&self) -> Result<()> {
@@ -56,5 +66,21 @@ impl Cancel {
             }
             std::thread::sleep((until - now).min(Duration::from_millis(50)));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn child_sees_parent_not_the_reverse() {
+        let parent = Cancel::new();
+        let child = parent.child();
+        child.cancel();
+        assert!(child.is_cancelled() && !parent.is_cancelled());
+        let other = parent.child();
+        parent.cancel();
+        assert!(other.is_cancelled());
     }
 }

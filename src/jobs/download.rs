@@ -2,20 +2,17 @@
 //! one stream or N ranges written in place, with retries that reconnect and
 //! continue from the last byte, verification, and the final rename.
 
-use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::SyncSender;
-use std::sync::Mutex;
 
 use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
 
 use super::error::{Error, Result};
 use super::hash::{hash_prefix, Hasher};
 use super::local;
+use super::parallel::{ranged, Openers};
 use super::ranges::{self, Range};
 use super::session::{parse_time_val, Session};
 use super::splice::{Pipe, PIPE_SIZE};
@@ -54,11 +51,11 @@ pub struct Outcome {
 }
 
 /// What the server told about the file before the transfer.
-struct Probe {
-    size: Option<u64>,
-    mtime: Option<i64>,
+pub struct Probe {
+    pub size: Option<u64>,
+    pub mtime: Option<i64>,
     /// The server's digest: (method, hex).
-    digest: Option<(HashMethod, String)>,
+    pub digest: Option<(HashMethod, String)>,
 }
 
 fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions) -> Result<Probe> {
@@ -92,8 +89,10 @@ fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions) -> Result<Probe> {
 /// Asks the server for its hash of `path`; None if it declines.
 pub fn server_digest(s: &Session, method: &HashMethod, path: &str) -> Result<Option<String>> {
     let reply = match method {
-        HashMethod::Hash { name, selected, .. } => {
-            if !selected && s.cmd(&format!("OPTS HASH {name}"))?.class() != 2 {
+        HashMethod::Hash { name, .. } => {
+            // Always selected anew: FEAT's mark may be stale (checksum() or
+            // another job may have selected another algorithm since).
+            if s.cmd(&format!("OPTS HASH {name}"))?.class() != 2 {
                 return Ok(None);
             }
             s.cmd(&format!("HASH {path}"))?
@@ -109,19 +108,30 @@ pub fn server_digest(s: &Session, method: &HashMethod, path: &str) -> Result<Opt
 /// Downloads `opts.remote` over `first` (and, for ranges, sibling sessions).
 pub fn download(job: &Job, first: Session, opts: &DownloadOptions, sink: Sink) -> Result<Outcome> {
     let mut slot = Some(first);
-    let p = job.with_retries(&mut slot, |s| probe(job, s, opts))?;
+    // Sibling sessions log in while the first one probes: one login's worth
+    // of round trips saved on a distant server.
+    let ahead = matches!(sink, Sink::Path { .. }) && opts.connections > 1 && job.spec.credentials.is_some();
+    let openers = if ahead { Openers::start(job, opts.connections - 1) } else { Openers::none(job) };
+    let p = match job.with_retries(&mut slot, |s| probe(job, s, opts)) {
+        Ok(p) => p,
+        Err(e) => {
+            openers.discard();
+            return Err(e);
+        }
+    };
     job.progress.set_total(p.size);
     match sink {
         Sink::Stream(tx) => {
             let mut out = Out::Stream(tx);
             let mut hasher = p.digest.as_ref().map(|(m, _)| Hasher::new(m.algorithm()));
+            openers.discard();
             let got = single(job, &mut slot, opts, p.size, 0, &mut out, &mut hasher)?;
             close_slot(slot);
             let checksum = check_digest(&p, hasher)?;
             Ok(Outcome { bytes: got, size: got, resumed_from: 0, connections: 1, checksum, mtime: p.mtime })
         }
         Sink::Path { target, part } => {
-            let result = to_file(job, slot, opts, &p, &part);
+            let result = to_file(job, slot, openers, opts, &p, &part);
             match result {
                 Ok(mut outcome) => {
                     let file = std::fs::OpenOptions::new().write(true).open(&part).map_err(Error::Local)?;
@@ -151,7 +161,7 @@ fn close_slot(slot: Option<Session>) {
     }
 }
 
-fn check_digest(p: &Probe, hasher: Option<Hasher>) -> Result<Option<(String, String)>> {
+pub(super) fn check_digest(p: &Probe, hasher: Option<Hasher>) -> Result<Option<(String, String)>> {
     let (Some((method, expected)), Some(h)) = (&p.digest, hasher) else {
         return Ok(None);
     };
@@ -174,7 +184,14 @@ fn check_size(expected: Option<u64>, got: u64) -> Result<()> {
     }
 }
 
-fn to_file(job: &Job, mut slot: Option<Session>, opts: &DownloadOptions, p: &Probe, part: &Path) -> Result<Outcome> {
+fn to_file(
+    job: &Job,
+    mut slot: Option<Session>,
+    openers: Openers,
+    opts: &DownloadOptions,
+    p: &Probe,
+    part: &Path,
+) -> Result<Outcome> {
     let existing = if opts.resume { std::fs::metadata(part).ok().map(|m| m.len()) } else { None };
     // A state file means the .part has holes: only the recorded ranges are missing.
     let recorded = match (existing, p.size) {
@@ -190,7 +207,7 @@ fn to_file(job: &Job, mut slot: Option<Session>, opts: &DownloadOptions, p: &Pro
         let resumed = size - missing;
         job.progress.set_done(resumed);
         let n = if multi_ok { opts.connections.max(1) } else { 1 };
-        return ranged(job, slot, opts, &file, part, size, todo, n, resumed, p);
+        return ranged(job, slot, openers, opts, &file, part, size, todo, n, resumed, p);
     }
     // No usable state file: whatever the .part holds is one prefix.
     local::remove_state(part);
@@ -207,9 +224,10 @@ fn to_file(job: &Job, mut slot: Option<Session>, opts: &DownloadOptions, p: &Pro
             local::write_state(part, &ranges::format_state(size, &todo))?;
             file.set_len(size).map_err(Error::Local)?;
             job.progress.set_done(offset);
-            return ranged(job, slot, opts, &file, part, size, todo, opts.connections, offset, p);
+            return ranged(job, slot, openers, opts, &file, part, size, todo, opts.connections, offset, p);
         }
     }
+    openers.discard();
     file.set_len(offset).map_err(Error::Local)?;
     let mut hasher = p.digest.as_ref().map(|(m, _)| Hasher::new(m.algorithm()));
     if let Some(h) = hasher.as_mut() {
@@ -313,153 +331,4 @@ fn single(
         check_size(expected, offset)
     })?;
     Ok(offset - start)
-}
-
-/// N workers taking ranges from a queue, each over its own session; the
-/// first uses the caller's session, the others log in anew and drop out
-/// when the server refuses them (421/530).
-#[allow(clippy::too_many_arguments)]
-fn ranged(
-    job: &Job,
-    first: Option<Session>,
-    opts: &DownloadOptions,
-    file: &File,
-    part: &Path,
-    size: u64,
-    todo: Vec<Range>,
-    n: usize,
-    resumed: u64,
-    p: &Probe,
-) -> Result<Outcome> {
-    let queue: Mutex<VecDeque<Range>> = Mutex::new(ranges::spread(&todo, n, opts.min_range).into());
-    let failure: Mutex<Option<Error>> = Mutex::new(None);
-    let used = AtomicUsize::new(0);
-    let workers = n.min(queue.lock().unwrap().len()).max(1);
-    let cmd = format!("RETR {}", opts.remote);
-    let mut first = first;
-    std::thread::scope(|scope| {
-        for i in 0..workers {
-            let initial = if i == 0 { first.take() } else { None };
-            let (queue, failure, used, cmd) = (&queue, &failure, &used, &cmd);
-            scope.spawn(move || {
-                let mut slot = match initial {
-                    Some(s) => Some(s),
-                    None => match Session::open(&job.spec, &job.cancel) {
-                        Ok(s) => Some(s),
-                        // Refused, or failing to connect: the others carry on.
-                        Err(_) => return,
-                    },
-                };
-                used.fetch_add(1, Ordering::SeqCst);
-                let mut buf = vec![0u8; opts.blocksize.clamp(1, 4 << 20)];
-                let chunk = job.read_size(buf.len());
-                loop {
-                    let Some(range) = queue.lock().unwrap().pop_front() else { break };
-                    let mut pos = range.start;
-                    let r = job.with_retries(&mut slot, |s| {
-                        fetch_range(job, s, cmd, &mut pos, range.end, size, file, &mut buf[..chunk])
-                    });
-                    if let Err(e) = r {
-                        queue.lock().unwrap().push_front(Range { start: pos, end: range.end });
-                        let mut f = failure.lock().unwrap();
-                        if f.is_none() && !matches!(e, Error::Cancelled) {
-                            *f = Some(e);
-                        }
-                        job.cancel.cancel();
-                        break;
-                    }
-                }
-                close_slot(slot);
-            });
-        }
-    });
-    let missing: Vec<Range> = queue.into_inner().unwrap().into_iter().collect();
-    let connections = used.load(Ordering::SeqCst);
-    if let Some(e) = failure.into_inner().unwrap() {
-        local::write_state(part, &ranges::format_state(size, &missing))?;
-        return Err(e);
-    }
-    if !missing.is_empty() {
-        local::write_state(part, &ranges::format_state(size, &missing))?;
-        return Err(if connections == 0 {
-            Error::Unsupported("no session could be opened for the transfer".into())
-        } else {
-            Error::Cancelled
-        });
-    }
-    // Complete: the bytes can only be hashed now, in order.
-    let mut checksum = None;
-    if let Some((method, _)) = &p.digest {
-        let mut h = Hasher::new(method.algorithm());
-        hash_prefix(file, size, &mut h, &job.cancel)?;
-        checksum = check_digest(p, Some(h))?;
-    }
-    Ok(Outcome { bytes: size - resumed, size, resumed_from: resumed, connections, checksum, mtime: None })
-}
-
-/// One range: REST, then exactly its bytes written in place; then the rest
-/// of the file is refused (ABOR) unless the range runs to the end.
-#[allow(clippy::too_many_arguments)]
-fn fetch_range(
-    job: &Job,
-    s: &mut Session,
-    cmd: &str,
-    pos: &mut u64,
-    end: u64,
-    size: u64,
-    file: &File,
-    buf: &mut [u8],
-) -> Result<()> {
-    if *pos >= end {
-        return Ok(());
-    }
-    s.binary()?;
-    let (data, _) = s.open_data(cmd, (*pos > 0).then_some(*pos))?;
-    while *pos < end {
-        let want = buf.len().min((end - *pos) as usize);
-        let n = data.read(&mut buf[..want])?;
-        if n == 0 {
-            // Early end: a complete transfer (2xx) means the file is shorter than SIZE said.
-            s.finish(data)?;
-            return Err(Error::Verify(format!("size mismatch: the server said {size} bytes, the file ended at {pos}")));
-        }
-        // The .part was grown with set_len and this region never written:
-        // zeros are already there, and skipping them keeps sparse files sparse.
-        if !is_zero(&buf[..n]) {
-            file.write_all_at(&buf[..n], *pos).map_err(Error::Local)?;
-        }
-        *pos += n as u64;
-        job.account(n)?;
-    }
-    if end == size {
-        let n = data.read(&mut buf[..1])?;
-        if n > 0 {
-            return Err(Error::Verify(format!("size mismatch: the server said {size} bytes and sent more")));
-        }
-        s.finish(data)?;
-    } else {
-        s.abandon(data)?;
-    }
-    Ok(())
-}
-
-/// Whether every byte is zero: compared a page at a time with a page of
-/// zeros, which is memcmp (fast in any build).
-fn is_zero(data: &[u8]) -> bool {
-    static ZEROS: [u8; 4096] = [0; 4096];
-    data.chunks(4096).all(|page| page == &ZEROS[..page.len()])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zero_blocks() {
-        assert!(is_zero(&[]));
-        assert!(is_zero(&[0; 10000]));
-        let mut v = vec![0u8; 10000];
-        v[9999] = 1;
-        assert!(!is_zero(&v));
-    }
 }

@@ -11,6 +11,7 @@ pub mod hash;
 pub mod job;
 pub mod local;
 pub mod mirror;
+pub mod parallel;
 pub mod pool;
 pub mod progress;
 pub mod ranges;
@@ -21,3 +22,6 @@ pub mod splice;
 pub mod upload;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod session_tests;

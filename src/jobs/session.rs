@@ -9,13 +9,15 @@ use std::time::Duration;
 
 use crate::client::conn::Conn;
 use crate::client::connect::Connecting;
+use crate::client::listener::Listener;
 use crate::client::tls::{TlsConfig, TlsSession};
 use crate::client::wait::Deadline;
 use crate::proto::address::{parse150, parse227, parse229, parse257};
-use crate::proto::command::check_line;
+use crate::proto::command::{check_line, eprt_command, port_command};
 use crate::proto::feat::parse_feat;
 use crate::proto::lines::CharWidth;
 use crate::proto::reply::{strip_eol, ReplyAssembler};
+pub use crate::proto::timeval::{format_time_val, parse_time_val};
 
 use super::cancel::Cancel;
 use super::error::{Error, Result};
@@ -47,6 +49,40 @@ pub struct TlsSpec {
     pub prot_p: bool,
 }
 
+/// How command lines and replies are encoded on the control connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Encoding {
+    #[default]
+    Utf8,
+    Latin1,
+}
+
+impl Encoding {
+    fn encode(self, line: &str) -> Result<Vec<u8>> {
+        match self {
+            Encoding::Utf8 => Ok(line.as_bytes().to_vec()),
+            Encoding::Latin1 => line
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).map_err(|_| Error::Unsupported(format!("{c:?} is not latin-1"))))
+                .collect(),
+        }
+    }
+
+    fn decode(self, bytes: &[u8]) -> String {
+        match self {
+            Encoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+            Encoding::Latin1 => bytes.iter().map(|&b| char::from(b)).collect(),
+        }
+    }
+
+    fn width(self) -> CharWidth {
+        match self {
+            Encoding::Utf8 => CharWidth::Utf8,
+            Encoding::Latin1 => CharWidth::SingleByte,
+        }
+    }
+}
+
 /// Everything needed to open another session like an existing one.
 #[derive(Clone, Debug)]
 pub struct Spec {
@@ -56,11 +92,14 @@ pub struct Spec {
     pub source: Option<SocketAddr>,
     pub credentials: Option<Credentials>,
     pub tls: Option<TlsSpec>,
+    /// Passive data connections (EPSV/PASV); false: active (PORT/EPRT).
+    pub passive: bool,
     /// Use the address in a 227 reply instead of the control connection's peer.
     pub trust_pasv_ipv4: bool,
     /// The directory to change to after login.
     pub cwd: Option<String>,
     pub timeout: Option<Duration>,
+    pub encoding: Encoding,
 }
 
 /// One complete reply.
@@ -95,6 +134,14 @@ impl Data {
     pub fn splice_to_pipe(&self, pipe_w: i32, len: usize) -> Result<Option<usize>> {
         let deadline = Deadline::after(self.timeout);
         self.cancel.block(|| self.conn.splice_to_pipe(pipe_w, len, deadline))
+    }
+
+    /// Sends up to `len` bytes of `file` from `offset` without a copy
+    /// through user space; None when this connection cannot (TLS).
+    pub fn send_file(&self, file: &std::fs::File, offset: u64, len: usize) -> Result<Option<usize>> {
+        use std::os::fd::AsRawFd;
+        let deadline = Deadline::after(self.timeout);
+        self.cancel.block(|| self.conn.sendfile_from(file.as_raw_fd(), offset, len, deadline))
     }
 
     pub fn write_all(&self, mut buf: &[u8]) -> Result<()> {
@@ -133,10 +180,16 @@ pub struct Session {
     ctrl: Arc<Conn>,
     tls: Option<Arc<TlsSession>>,
     prot_p: bool,
+    passive: bool,
     trust_pasv_ipv4: bool,
     source: Option<SocketAddr>,
     timeout: Option<Duration>,
     binary: bool,
+    encoding: Encoding,
+    /// Commands sent whose final (2xx-5xx) reply has not been read yet: what
+    /// a job stopped halfway leaves behind, read before the session is
+    /// used again.
+    pending: std::cell::Cell<usize>,
     cancel: Cancel,
     /// Opened by the job (closed with QUIT at the end), not the user's.
     owned: bool,
@@ -151,10 +204,13 @@ impl Session {
             ctrl,
             tls,
             prot_p,
+            passive: spec.passive,
             trust_pasv_ipv4: spec.trust_pasv_ipv4,
             source: spec.source,
             timeout: spec.timeout,
             binary: false,
+            encoding: spec.encoding,
+            pending: std::cell::Cell::new(0),
             cancel: cancel.clone(),
             owned: false,
         }
@@ -173,10 +229,13 @@ impl Session {
             ctrl: conn,
             tls: None,
             prot_p: false,
+            passive: spec.passive,
             trust_pasv_ipv4: spec.trust_pasv_ipv4,
             source: spec.source,
             timeout: spec.timeout,
             binary: false,
+            encoding: spec.encoding,
+            pending: std::cell::Cell::new(0),
             cancel: cancel.clone(),
             owned: true,
         };
@@ -204,9 +263,15 @@ impl Session {
             s.expect(if tls.prot_p { "PROT P" } else { "PROT C" }, 2)?;
             s.prot_p = tls.prot_p;
         }
-        s.binary()?;
+        // TYPE I and CWD go out together: one round trip instead of two.
+        s.send("TYPE I")?;
         if let Some(cwd) = &spec.cwd {
-            s.expect(&format!("CWD {cwd}"), 2)?;
+            s.send(&format!("CWD {cwd}"))?;
+        }
+        check(s.reply()?, 2)?;
+        s.binary = true;
+        if spec.cwd.is_some() {
+            check(s.reply()?, 2)?;
         }
         Ok(s)
     }
@@ -236,16 +301,32 @@ impl Session {
         self.owned
     }
 
+    /// Passive data connections (PASV/EPSV), which the server lets a
+    /// client request ahead; false in active mode (PORT/EPRT).
+    pub fn is_passive(&self) -> bool {
+        self.passive
+    }
+
     pub fn cancel(&self) -> &Cancel {
         &self.cancel
+    }
+
+    /// From now on, obey `cancel` (a session opened under a flag of its own
+    /// joins the job's).
+    pub fn set_cancel(&mut self, cancel: Cancel) {
+        self.cancel = cancel;
     }
 
     /// Sends one command line (CRLF appended).
     pub fn send(&self, line: &str) -> Result<()> {
         check_line(line).map_err(|m| Error::Unsupported(m.to_owned()))?;
-        let data = format!("{line}\r\n");
-        let mut buf = data.as_bytes();
+        let mut data = self.encoding.encode(line)?;
+        data.extend_from_slice(b"\r\n");
+        let mut buf = &data[..];
         let deadline = self.deadline();
+        // Counted from the first byte: a command cut halfway is owed a reply
+        // (an error) all the same, or the connection is lost.
+        self.pending.set(self.pending.get() + 1);
         while !buf.is_empty() {
             let n = self.cancel.block(|| self.ctrl.send(buf, deadline))?;
             buf = &buf[n..];
@@ -256,14 +337,16 @@ impl Session {
     /// Sends several command lines in one write, for commands whose replies
     /// are read afterwards in order (pipelining): one round trip for all.
     pub fn send_batch(&self, lines: &[String]) -> Result<()> {
-        let mut data = String::new();
+        let mut data = Vec::new();
         for line in lines {
             check_line(line).map_err(|m| Error::Unsupported(m.to_owned()))?;
-            data.push_str(line);
-            data.push_str("\r\n");
+            data.extend_from_slice(&self.encoding.encode(line)?);
+            data.extend_from_slice(b"\r\n");
         }
-        let mut buf = data.as_bytes();
+        let mut buf = &data[..];
         let deadline = self.deadline();
+        // Every command is owed its reply from the first byte sent (see send).
+        self.pending.set(self.pending.get() + lines.len());
         while !buf.is_empty() {
             let n = self.cancel.block(|| self.ctrl.send(buf, deadline))?;
             buf = &buf[n..];
@@ -276,15 +359,20 @@ impl Session {
         let mut assembler = ReplyAssembler::new();
         loop {
             let deadline = self.deadline();
-            let line = self.cancel.block(|| self.ctrl.read_line(None, CharWidth::Utf8, deadline))?;
+            let line = self.cancel.block(|| self.ctrl.read_line(None, self.encoding.width(), deadline))?;
             if line.is_empty() {
                 return Err(Error::Eof);
             }
-            let text = String::from_utf8_lossy(&line);
+            let text = self.encoding.decode(&line);
             if let Some(full) = assembler.push(strip_eol(&text)) {
                 let code = full.get(..3).and_then(|c| c.parse::<u16>().ok()).filter(|c| (100..600).contains(c));
                 return match code {
-                    Some(code) => Ok(Reply { code, text: full }),
+                    Some(code) => {
+                        if code >= 200 {
+                            self.pending.set(self.pending.get().saturating_sub(1));
+                        }
+                        Ok(Reply { code, text: full })
+                    }
                     None => Err(Error::Proto(full)),
                 };
             }
@@ -387,20 +475,29 @@ impl Session {
     /// `REST rest` when given). Returns the connection and the size the
     /// 150 reply announced, if any.
     pub fn open_data(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
-        let addr = self.passive_addr()?;
-        let mut connecting = Connecting::start(addr, self.source.map(|s| SocketAddr::new(s.ip(), 0)))?;
-        let deadline = self.deadline();
-        self.cancel.block(|| connecting.poll(deadline))?;
-        let conn = Conn::new(connecting.into_stream()?, self.timeout)?;
-        if let Some(offset) = rest {
-            check(self.cmd(&format!("REST {offset}"))?, 3)?;
-        }
-        let mut r = self.cmd(cmd)?;
-        if r.class() == 2 {
-            // Some servers send a 200 before the 150, as ftplib tolerates.
-            r = self.reply()?;
-        }
-        let r = check(r, 1)?;
+        let (conn, r) = if self.passive {
+            let addr = self.passive_addr()?;
+            let mut connecting = Connecting::start(addr, self.source.map(|s| SocketAddr::new(s.ip(), 0)))?;
+            let deadline = self.deadline();
+            self.cancel.block(|| connecting.poll(deadline))?;
+            let conn = Conn::new(connecting.into_stream()?, self.timeout)?;
+            (conn, self.start_transfer(cmd, rest)?)
+        } else {
+            // Active: the server connects to us, after the command.
+            let local = self.ctrl.local_addr();
+            let listener = Listener::bind_any(local.is_ipv6(), self.timeout)?;
+            let port = i64::from(listener.local_addr().port());
+            let ip = local.ip().to_string();
+            let port_cmd = match local {
+                SocketAddr::V4(_) => port_command(&ip, port),
+                SocketAddr::V6(_) => eprt_command(2, &ip, port),
+            };
+            check(self.cmd(&port_cmd)?, 2)?;
+            let r = self.start_transfer(cmd, rest)?;
+            let deadline = self.deadline();
+            let (stream, _) = self.cancel.block(|| listener.accept(deadline))?;
+            (Conn::new(stream, self.timeout)?, r)
+        };
         let size = match parse150(&r.text) {
             Ok(Some(digits)) => digits.parse().ok(),
             _ => None,
@@ -438,6 +535,10 @@ impl Session {
     /// As [`request_data`](Self::request_data), with `before` (commands
     /// whose replies the caller reads first) in the same write.
     pub fn request_data_after(&self, before: &[String], cmd: &str, rest: Option<u64>) -> Result<()> {
+        if !self.passive {
+            // Active mode: the transfer starts in open_requested_data.
+            return if before.is_empty() { Ok(()) } else { self.send_batch(before) };
+        }
         let peer = self.ctrl.peer_addr();
         let mut lines = before.to_vec();
         lines.push(if peer.is_ipv4() { "PASV" } else { "EPSV" }.to_owned());
@@ -451,8 +552,11 @@ impl Session {
     /// The second half: reads the replies to what [`request_data`](Self::request_data)
     /// sent (with the same `cmd` and `rest`) and opens the data connection.
     pub fn open_requested_data(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
+        if !self.passive {
+            return self.open_data(cmd, rest);
+        }
         let peer = self.ctrl.peer_addr();
-        let pending = 1 + usize::from(rest.is_some());
+        let owed = 1 + usize::from(rest.is_some());
         let drain = |n: usize| -> Result<()> {
             for _ in 0..n {
                 self.reply()?;
@@ -477,7 +581,7 @@ impl Session {
                 SocketAddr::new(peer.ip(), port)
             }
             _ => {
-                drain(pending)?;
+                drain(owed)?;
                 if r.class() == 5 {
                     return self.open_data(cmd, rest);
                 }
@@ -487,7 +591,7 @@ impl Session {
         let mut connecting = match Connecting::start(addr, self.source.map(|s| SocketAddr::new(s.ip(), 0))) {
             Ok(c) => c,
             Err(e) => {
-                drain(pending)?;
+                drain(owed)?;
                 return Err(e.into());
             }
         };
@@ -520,6 +624,19 @@ impl Session {
         Ok((data, size))
     }
 
+    /// REST (when given), then the transfer command; its 1xx reply.
+    fn start_transfer(&self, cmd: &str, rest: Option<u64>) -> Result<Reply> {
+        if let Some(offset) = rest {
+            check(self.cmd(&format!("REST {offset}"))?, 3)?;
+        }
+        let mut r = self.cmd(cmd)?;
+        if r.class() == 2 {
+            // Some servers send a 200 before the 150, as ftplib tolerates.
+            r = self.reply()?;
+        }
+        check(r, 1)
+    }
+
     /// After all the data went through: ends the data connection and reads
     /// the transfer's final reply, which must be 2xx.
     pub fn finish(&self, data: Data) -> Result<Reply> {
@@ -528,21 +645,19 @@ impl Session {
     }
 
     /// Stops a transfer early: closes the data connection, then ABOR and a
-    /// NOOP, and reads replies up to NOOP's 200, so that the session is in
-    /// step again whatever the server answered to the transfer and to ABOR.
+    /// NOOP, and reads every reply owed (the transfer's, ABOR's, NOOP's), so
+    /// that the session is in step again whatever the server answered.
     pub fn abandon(&self, data: Data) -> Result<()> {
         data.conn.close();
         self.send("ABOR")?;
-        self.send("NOOP")?;
-        self.until_noop()
+        self.noop_then_wait()
     }
 
     /// After a failed transfer whose control connection may still be in
-    /// step: NOOP, and every reply up to its 200 (the transfer's pending
-    /// 426/226 included). An error means the session is lost.
+    /// step: NOOP, and every reply owed (the transfer's 426/226 included).
+    /// An error means the session is lost.
     pub fn resync(&self) -> Result<()> {
-        self.send("NOOP")?;
-        self.until_noop()
+        self.noop_then_wait()
     }
 
     /// Brings the user's control connection back in step after a job
@@ -602,11 +717,82 @@ impl Session {
         self.settle();
     }
 
-    fn until_noop(&self) -> Result<()> {
-        // NOOP's 200 is the only 200 a transfer or ABOR can be answered
-        // with here (they get 150/225/226/426/451).
-        while self.reply()?.code != 200 {}
+    /// NOOP, then every reply still owed, NOOP's included.
+    fn noop_then_wait(&self) -> Result<()> {
+        self.send("NOOP")?;
+        while self.pending.get() > 0 {
+            self.reply()?;
+        }
         Ok(())
+    }
+
+    /// RETR of `len` bytes of `path` from `start` (to the end when `len` is
+    /// None) into `sink`; returns the number of bytes written. A range that
+    /// stops before the end of the file is ended with ABOR.
+    pub fn retr_range(
+        &mut self,
+        path: &str,
+        start: u64,
+        len: Option<u64>,
+        sink: &mut dyn std::io::Write,
+    ) -> Result<u64> {
+        self.binary()?;
+        let (data, _) = self.open_data(&format!("RETR {path}"), (start > 0).then_some(start))?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut got = 0u64;
+        loop {
+            let want = match len {
+                Some(l) if l - got < buf.len() as u64 => (l - got) as usize,
+                _ => buf.len(),
+            };
+            if want == 0 {
+                self.abandon(data)?;
+                return Ok(got);
+            }
+            let n = data.read(&mut buf[..want])?;
+            if n == 0 {
+                self.finish(data)?;
+                return Ok(got);
+            }
+            sink.write_all(&buf[..n]).map_err(Error::Local)?;
+            got += n as u64;
+        }
+    }
+
+    /// STOR (or APPE with `append`) of everything `source` yields; returns
+    /// the number of bytes sent.
+    pub fn store(&mut self, path: &str, source: &mut dyn std::io::Read, append: bool) -> Result<u64> {
+        self.binary()?;
+        let verb = if append { "APPE" } else { "STOR" };
+        let (data, _) = self.open_data(&format!("{verb} {path}"), None)?;
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut sent = 0u64;
+        loop {
+            let n = source.read(&mut buf).map_err(Error::Local)?;
+            if n == 0 {
+                break;
+            }
+            data.write_all(&buf[..n])?;
+            sent += n as u64;
+        }
+        self.finish(data)?;
+        Ok(sent)
+    }
+
+    /// The raw bytes of a listing command (`"MLSD dir"`, `"LIST -a"`, `"NLST"`).
+    pub fn listing(&mut self, cmd: &str) -> Result<Vec<u8>> {
+        let (data, _) = self.open_data(cmd, None)?;
+        let mut out = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = data.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        self.finish(data)?;
+        Ok(out)
     }
 
     /// QUIT without waiting long for the answer, then close (owned sessions).
@@ -637,66 +823,9 @@ fn port_of(p1: &str, p2: &str) -> Option<u16> {
     u16::try_from((a << 8) + b).ok()
 }
 
-/// `YYYYMMDDHHMMSS[.sss]` (MDTM, MLST modify) as Unix seconds, UTC.
-pub fn parse_time_val(s: &str) -> Option<i64> {
-    let s = s.split('.').next()?;
-    if s.len() != 14 || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let n = |a: usize, b: usize| s[a..b].parse::<i64>().ok();
-    let (y, mo, d, h, mi, se) = (n(0, 4)?, n(4, 6)?, n(6, 8)?, n(8, 10)?, n(10, 12)?, n(12, 14)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    Some(days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se)
-}
-
-/// Unix seconds as `YYYYMMDDHHMMSS` (MFMT, SITE UTIME).
-pub fn format_time_val(t: i64) -> String {
-    let days = t.div_euclid(86400);
-    let secs = t.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}{m:02}{d:02}{:02}{:02}{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-}
-
-// Howard Hinnant's civil calendar algorithms.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146097 + doe - 719468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z - era * 146097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_vals_round_trip() {
-        assert_eq!(parse_time_val("19700101000000"), Some(0));
-        assert_eq!(parse_time_val("20240229123456.789"), Some(1709210096));
-        assert_eq!(format_time_val(1709210096), "20240229123456");
-        assert_eq!(parse_time_val("2024022912345"), None);
-        assert_eq!(parse_time_val("20241301000000"), None);
-        for t in [0, 1, 86399, 951782400, 4102444800] {
-            assert_eq!(parse_time_val(&format_time_val(t)), Some(t));
-        }
-    }
 
     #[test]
     fn pasv_ports() {

@@ -84,6 +84,20 @@ pub fn upload(job: &Job, first: Session, opts: &UploadOptions, mut source: Sourc
                 job.progress.set_done(offset);
                 let data = open_store(s, &dest, offset, has_rest)?;
                 let mut at = offset;
+                // Without hashing, a plain connection sends straight from the file.
+                if hasher.is_none() {
+                    while at < size {
+                        let step = if job.rate.is_some() { buf.len() } else { buf.len().max(1 << 20) };
+                        let want = step.min((size - at) as usize);
+                        let Some(n) = data.send_file(file, at, want)? else { break };
+                        if n == 0 {
+                            break;
+                        }
+                        at += n as u64;
+                        sent_total += n as u64;
+                        job.account(n)?;
+                    }
+                }
                 loop {
                     let n = file.read_at(&mut buf, at).map_err(Error::Local)?;
                     if n == 0 {
@@ -168,14 +182,26 @@ pub fn upload(job: &Job, first: Session, opts: &UploadOptions, mut source: Sourc
         }
     };
     if opts.atomic {
-        check(s.cmd(&format!("RNFR {dest}"))?, 3)?;
-        check(s.cmd(&format!("RNTO {}", opts.remote))?, 2)?;
+        if let Err(e) = rename(&s, &dest, &opts.remote) {
+            if !matches!(e.code(), Some(550 | 553)) {
+                return Err(e);
+            }
+            // Servers that will not rename onto an existing file (IIS):
+            // remove it first, the shortest window they allow.
+            check(s.cmd(&format!("DELE {}", opts.remote))?, 2)?;
+            rename(&s, &dest, &opts.remote)?;
+        }
     }
     if let Some(t) = opts.mtime {
         set_remote_mtime(&mut s, job, &opts.remote, t)?;
     }
     s.close();
     Ok(Outcome { bytes: sent_total, size: total, resumed_from: resumed, connections: 1, checksum, mtime: opts.mtime })
+}
+
+fn rename(s: &Session, from: &str, to: &str) -> Result<()> {
+    check(s.cmd(&format!("RNFR {from}"))?, 3)?;
+    check(s.cmd(&format!("RNTO {to}"))?, 2).map(drop)
 }
 
 /// STOR from `offset` (REST first), or APPE where the server refuses REST

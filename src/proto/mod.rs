@@ -7,6 +7,7 @@ pub mod feat;
 pub mod lines;
 pub mod listing;
 pub mod reply;
+pub mod timeval;
 
 #[cfg(test)]
 mod fuzz_tests;

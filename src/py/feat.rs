@@ -19,8 +19,8 @@ fn algorithm(name: &str) -> PyResult<HashAlgorithm> {
 
 /// How to ask the server for a hash: `(command, algorithm, opts)` where
 /// `command` is "HASH" or an X command, `algorithm` the canonical name and
-/// `opts` the `OPTS HASH` argument to send first (None when already
-/// selected or not HASH); None when the server offers no way.
+/// `opts` the `OPTS HASH` argument to send first (None for X commands);
+/// None when the server offers no way.
 #[pyfunction]
 #[pyo3(signature = (features, wanted=None))]
 fn _choose_hash(
@@ -29,9 +29,9 @@ fn _choose_hash(
 ) -> PyResult<Option<(&'static str, &'static str, Option<String>)>> {
     let wanted = wanted.map(algorithm).transpose()?;
     Ok(choose_hash(&features, wanted).map(|m| match m {
-        HashMethod::Hash { algorithm, name, selected } => {
-            ("HASH", algorithm.name(), if selected { None } else { Some(name) })
-        }
+        // OPTS HASH every time: FEAT's mark may be stale (a download or an
+        // earlier checksum() may have selected another algorithm).
+        HashMethod::Hash { algorithm, name, .. } => ("HASH", algorithm.name(), Some(name)),
         HashMethod::XCommand(a) => (a.x_command(), a.name(), None),
     }))
 }

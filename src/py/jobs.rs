@@ -22,7 +22,7 @@ use crate::jobs::local::{mtime_of, part_path};
 use crate::jobs::progress::Progress;
 use crate::jobs::rate::RateLimiter;
 use crate::jobs::retry::Backoff;
-use crate::jobs::session::{Session, Spec, TlsSpec};
+use crate::jobs::session::{Encoding, Session, Spec, TlsSpec};
 use crate::jobs::upload::{upload, Source, UploadOptions};
 use crate::jobs::Error as JobError;
 use crate::proto::reply::{classify, ReplyClass};
@@ -30,6 +30,7 @@ use crate::proto::reply::{classify, ReplyClass};
 use super::errors::{self, error, error_perm, error_proto, error_reply, error_temp, os_error, to_pyerr};
 use super::ftp_tls::{tls_config_of, FtpTls};
 use super::socket::{bytes_of, Socket};
+use super::text::Codec;
 
 /// How often the calling thread wakes up to check signals and progress.
 const TICK: Duration = Duration::from_millis(100);
@@ -225,9 +226,19 @@ pub(crate) fn spec_of(ftp: &Bound<'_, PyAny>) -> PyResult<(Spec, Arc<Conn>, bool
         source,
         credentials: super::credentials::recall(ftp),
         tls,
+        passive: ftp.getattr(intern!(py, "passiveserver"))?.is_truthy()?,
         trust_pasv_ipv4: ftp.getattr(intern!(py, "trust_server_pasv_ipv4_address"))?.is_truthy()?,
         cwd: None,
         timeout: conn.timeout(),
+        encoding: match Codec::lookup(&ftp.getattr(intern!(py, "encoding"))?)? {
+            Codec::Utf8 => Encoding::Utf8,
+            Codec::Latin1 => Encoding::Latin1,
+            Codec::Other(name) => {
+                return Err(PyValueError::new_err(format!(
+                    "whole-file transfers support the utf-8 and latin-1 encodings, not {name}"
+                )))
+            }
+        },
     };
     Ok((spec, conn, prot_p))
 }

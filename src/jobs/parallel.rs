@@ -1,0 +1,401 @@
+//! A download over N sessions: the file is cut into ranges that workers
+//! take from a board; a worker that runs out of work takes the second half
+//! of the largest range still being fetched, so that all finish together.
+//! Each range is fetched with REST, written in place (pwrite), and ended with
+//! ABOR unless it runs to the end of the file.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use super::cancel::Cancel;
+use super::download::{check_digest, DownloadOptions, Outcome, Probe};
+use super::error::{Error, Result};
+use super::hash::{hash_prefix, Hasher};
+use super::job::Job;
+use super::local;
+use super::ranges::{self, Range};
+use super::session::Session;
+
+/// Sessions being opened ahead of time, while the first one probes the
+/// file, with their own cancel flag: once there is no work left for them,
+/// the logins still under way are given up.
+pub struct Openers {
+    handles: Vec<JoinHandle<Result<Session>>>,
+    cancel: Cancel,
+}
+
+impl Openers {
+    pub fn none(job: &Job) -> Openers {
+        Openers { handles: Vec::new(), cancel: job.cancel.child() }
+    }
+
+    /// Starts opening `n` sessions in the background.
+    pub fn start(job: &Job, n: usize) -> Openers {
+        let cancel = job.cancel.child();
+        let handles = (0..n)
+            .map(|_| {
+                let (spec, cancel) = (job.spec.clone(), cancel.clone());
+                std::thread::spawn(move || Session::open(&spec, &cancel))
+            })
+            .collect();
+        Openers { handles, cancel }
+    }
+
+    /// Gives up logins still under way, and closes sessions opened for
+    /// nothing, without waiting for them.
+    pub fn discard(self) {
+        self.cancel.cancel();
+        if self.handles.is_empty() {
+            return;
+        }
+        std::thread::spawn(move || {
+            for h in self.handles {
+                if let Ok(Ok(s)) = h.join() {
+                    s.close();
+                }
+            }
+        });
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Take {
+    Range(Range),
+    /// Nothing now, but a worker still logging in may give its range back.
+    Wait,
+    Done,
+}
+
+/// The ranges still to fetch, and where each worker is in its own.
+struct Board {
+    inner: Mutex<Inner>,
+    /// Ranges shorter than this are not split again.
+    min_steal: u64,
+}
+
+struct Inner {
+    queue: VecDeque<Range>,
+    /// Per worker: (position, end) of the range it is fetching, or that is
+    /// reserved for it until it starts.
+    active: Vec<Option<(u64, u64)>>,
+    started: Vec<bool>,
+}
+
+impl Inner {
+    /// One range reserved per worker, so that each session that opens has
+    /// work of its own; the rest queued.
+    fn new(pieces: Vec<Range>, workers: usize) -> Inner {
+        let mut queue: VecDeque<Range> = pieces.into();
+        let active = (0..workers).map(|_| queue.pop_front().map(|r| (r.start, r.end))).collect();
+        Inner { queue, active, started: vec![false; workers] }
+    }
+}
+
+impl Board {
+    /// The next range for `worker`: the one reserved for it at the start,
+    /// then from the queue, then half of the largest range another worker
+    /// holds (fetching it, or about to once its session is open).
+    fn take(&self, worker: usize) -> Take {
+        let mut g = self.inner.lock().unwrap();
+        if !g.started[worker] {
+            g.started[worker] = true;
+            if let Some((start, end)) = g.active[worker] {
+                return Take::Range(Range { start, end });
+            }
+        }
+        let range = match g.queue.pop_front() {
+            Some(r) => r,
+            None => {
+                let largest = g
+                    .active
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, a)| a.map(|a| (i, a)))
+                    .max_by_key(|(_, (pos, end))| end.saturating_sub(*pos));
+                let Some((victim, (pos, end))) =
+                    largest.filter(|(_, (p, e))| e.saturating_sub(*p) >= 2 * self.min_steal)
+                else {
+                    // A worker still logging in may yet give its range back.
+                    let opening = (0..g.active.len()).any(|j| !g.started[j] && g.active[j].is_some());
+                    return if opening { Take::Wait } else { Take::Done };
+                };
+                let mid = pos + (end - pos) / 2;
+                g.active[victim] = Some((pos, mid));
+                Range { start: mid, end }
+            }
+        };
+        g.active[worker] = Some((range.start, range.end));
+        Take::Range(range)
+    }
+
+    /// Records that `worker` is at `pos`; returns the end of its range,
+    /// which may have moved closer since.
+    fn advance(&self, worker: usize, pos: u64) -> u64 {
+        let mut g = self.inner.lock().unwrap();
+        match &mut g.active[worker] {
+            Some(a) => {
+                a.0 = pos;
+                a.1
+            }
+            None => pos,
+        }
+    }
+
+    fn end(&self, worker: usize) -> u64 {
+        self.inner.lock().unwrap().active[worker].map_or(0, |a| a.1)
+    }
+
+    /// `worker` is done with its range; what it did not fetch goes back.
+    fn release(&self, worker: usize) {
+        let mut g = self.inner.lock().unwrap();
+        if let Some((pos, end)) = g.active[worker].take() {
+            if pos < end {
+                g.queue.push_front(Range { start: pos, end });
+            }
+        }
+    }
+
+    fn missing(self) -> Vec<Range> {
+        let g = self.inner.into_inner().unwrap();
+        let mut out: Vec<Range> = g.queue.into_iter().collect();
+        out.extend(g.active.into_iter().flatten().map(|(s, e)| Range { start: s, end: e }));
+        out.retain(|r| !r.is_empty());
+        out.sort_by_key(|r| r.start);
+        out
+    }
+}
+
+/// Fetches the `todo` ranges of a file of `size` bytes into `file` over up
+/// to `n` sessions: `first` (the caller's), then `openers`, then new ones.
+/// Workers whose session cannot be opened (421/530: too many) drop out.
+#[allow(clippy::too_many_arguments)]
+pub fn ranged(
+    job: &Job,
+    first: Option<Session>,
+    openers: Openers,
+    opts: &DownloadOptions,
+    file: &File,
+    part: &Path,
+    size: u64,
+    todo: Vec<Range>,
+    n: usize,
+    resumed: u64,
+    p: &Probe,
+) -> Result<Outcome> {
+    let pieces = ranges::spread(&todo, n, opts.min_range);
+    let workers = n.min(pieces.len()).max(1);
+    let board = Board {
+        inner: Mutex::new(Inner::new(pieces, workers)),
+        // A new range costs about four round trips: not worth it for less.
+        min_steal: opts.min_range.max(4 << 20),
+    };
+    let failure: Mutex<Option<Error>> = Mutex::new(None);
+    let used = AtomicUsize::new(0);
+    let cmd = format!("RETR {}", opts.remote);
+    let mut first = first;
+    let stop_opening = openers.cancel.clone();
+    // Each worker but the first takes one opener at its start.
+    let openers = Mutex::new(openers);
+    std::thread::scope(|scope| {
+        for i in 0..workers {
+            let initial = if i == 0 { first.take() } else { None };
+            let (board, failure, used, cmd, openers, stop_opening) =
+                (&board, &failure, &used, &cmd, &openers, &stop_opening);
+            scope.spawn(move || {
+                let opened = match initial {
+                    Some(s) => Ok(s),
+                    None => {
+                        let next = openers.lock().unwrap().handles.pop();
+                        match next {
+                            Some(h) => h.join().unwrap_or(Err(Error::Cancelled)),
+                            None => Session::open(&job.spec, stop_opening),
+                        }
+                    }
+                };
+                let Ok(mut session) = opened else {
+                    // Refused (421/530) or unreachable: its range goes to the others.
+                    board.release(i);
+                    return;
+                };
+                session.set_cancel(job.cancel.clone());
+                let mut slot = Some(session);
+                used.fetch_add(1, Ordering::SeqCst);
+                let mut buf = vec![0u8; opts.blocksize.clamp(1, 4 << 20)];
+                let chunk = job.read_size(buf.len());
+                loop {
+                    let range = match board.take(i) {
+                        Take::Range(r) => r,
+                        Take::Wait => {
+                            if job.cancel.sleep(std::time::Duration::from_millis(10)).is_err() {
+                                break;
+                            }
+                            continue;
+                        }
+                        Take::Done => break,
+                    };
+                    let mut pos = range.start;
+                    let r = job.with_retries(&mut slot, |s| {
+                        fetch_range(job, s, board, i, cmd, &mut pos, size, file, &mut buf[..chunk])
+                    });
+                    board.release(i);
+                    if let Err(e) = r {
+                        let mut f = failure.lock().unwrap();
+                        if f.is_none() && !matches!(e, Error::Cancelled) {
+                            *f = Some(e);
+                        }
+                        job.cancel.cancel();
+                        break;
+                    }
+                }
+                if let Some(s) = slot {
+                    s.close();
+                }
+            });
+        }
+    });
+    openers.into_inner().unwrap().discard();
+    let missing = board.missing();
+    let connections = used.load(Ordering::SeqCst);
+    if let Some(e) = failure.into_inner().unwrap() {
+        local::write_state(part, &ranges::format_state(size, &missing))?;
+        return Err(e);
+    }
+    if !missing.is_empty() {
+        local::write_state(part, &ranges::format_state(size, &missing))?;
+        return Err(if connections == 0 {
+            Error::Unsupported("no session could be opened for the transfer".into())
+        } else {
+            Error::Cancelled
+        });
+    }
+    // Complete: the bytes can only be hashed now, in order.
+    let mut checksum = None;
+    if let Some((method, _)) = &p.digest {
+        let mut h = Hasher::new(method.algorithm());
+        hash_prefix(file, size, &mut h, &job.cancel)?;
+        checksum = check_digest(p, Some(h))?;
+    }
+    Ok(Outcome { bytes: size - resumed, size, resumed_from: resumed, connections, checksum, mtime: None })
+}
+
+/// One range: REST, then its bytes written in place up to its end (which
+/// another worker may bring closer meanwhile); then ABOR unless the range
+/// runs to the end of the file.
+#[allow(clippy::too_many_arguments)]
+fn fetch_range(
+    job: &Job,
+    s: &mut Session,
+    board: &Board,
+    worker: usize,
+    cmd: &str,
+    pos: &mut u64,
+    size: u64,
+    file: &File,
+    buf: &mut [u8],
+) -> Result<()> {
+    let mut end = board.advance(worker, *pos);
+    if *pos >= end {
+        return Ok(());
+    }
+    s.binary()?;
+    let (data, _) = s.open_data(cmd, (*pos > 0).then_some(*pos))?;
+    while *pos < end {
+        let want = buf.len().min((end - *pos) as usize);
+        let n = data.read(&mut buf[..want])?;
+        if n == 0 {
+            // Early end: a complete transfer (2xx) means the file is shorter than SIZE said.
+            s.finish(data)?;
+            return Err(Error::Verify(format!("size mismatch: the server said {size} bytes, the file ended at {pos}")));
+        }
+        // The .part was grown with set_len and this region never written:
+        // zeros are already there, and skipping them keeps sparse files
+        // sparse. (Bytes past an end moved meanwhile are the same bytes
+        // another worker writes.)
+        if !is_zero(&buf[..n]) {
+            file.write_all_at(&buf[..n], *pos).map_err(Error::Local)?;
+        }
+        let counted = (n as u64).min(end.saturating_sub(*pos));
+        *pos += n as u64;
+        end = board.advance(worker, *pos);
+        job.account(counted as usize)?;
+    }
+    if board.end(worker) == size {
+        let n = data.read(&mut buf[..1])?;
+        if n > 0 {
+            return Err(Error::Verify(format!("size mismatch: the server said {size} bytes and sent more")));
+        }
+        s.finish(data)?;
+    } else {
+        s.abandon(data)?;
+    }
+    Ok(())
+}
+
+/// Whether every byte is zero: compared a page at a time with a page of
+/// zeros, which is memcmp (fast in any build).
+fn is_zero(data: &[u8]) -> bool {
+    static ZEROS: [u8; 4096] = [0; 4096];
+    data.chunks(4096).all(|page| page == &ZEROS[..page.len()])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zero_blocks() {
+        assert!(is_zero(&[]));
+        assert!(is_zero(&[0; 10000]));
+        let mut v = vec![0u8; 10000];
+        v[9999] = 1;
+        assert!(!is_zero(&v));
+    }
+
+    fn board(queue: Vec<Range>, workers: usize) -> Board {
+        Board { inner: Mutex::new(Inner::new(queue, workers)), min_steal: 10 }
+    }
+
+    #[test]
+    fn takes_from_the_queue_then_steals_half_of_the_largest() {
+        let b = board(vec![Range { start: 0, end: 100 }, Range { start: 100, end: 400 }], 3);
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 100 }));
+        assert_eq!(b.take(1), Take::Range(Range { start: 100, end: 400 }));
+        assert_eq!(b.advance(1, 200), 400);
+        // Worker 2 finds the queue empty: it takes [300, 400) from worker 1.
+        assert_eq!(b.take(2), Take::Range(Range { start: 300, end: 400 }));
+        assert_eq!(b.end(1), 300);
+        assert_eq!(b.advance(1, 250), 300);
+    }
+
+    #[test]
+    fn small_ranges_are_not_split() {
+        let b = board(vec![Range { start: 0, end: 15 }], 2);
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 15 }));
+        assert_eq!(b.take(1), Take::Done);
+    }
+
+    #[test]
+    fn a_reserved_range_waits_for_its_worker_or_goes_back() {
+        let b = board(vec![Range { start: 0, end: 15 }, Range { start: 15, end: 30 }], 2);
+        assert_eq!(b.take(0), Take::Range(Range { start: 0, end: 15 }));
+        b.advance(0, 15);
+        b.release(0);
+        assert_eq!(b.take(0), Take::Wait); // worker 1 is still logging in
+        b.release(1); // ... and was refused
+        assert_eq!(b.take(0), Take::Range(Range { start: 15, end: 30 }));
+    }
+
+    #[test]
+    fn released_remainders_are_missing() {
+        let b = board(vec![Range { start: 0, end: 100 }, Range { start: 100, end: 200 }], 2);
+        let _ = b.take(0);
+        b.advance(0, 40);
+        b.release(0);
+        assert_eq!(b.missing(), vec![Range { start: 40, end: 100 }, Range { start: 100, end: 200 }]);
+    }
+}
