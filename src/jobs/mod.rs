@@ -5,6 +5,7 @@
 //! polls and sets.
 
 pub mod cancel;
+pub mod data;
 pub mod download;
 pub mod error;
 pub mod hash;

@@ -20,6 +20,7 @@ use crate::proto::reply::{strip_eol, ReplyAssembler};
 pub use crate::proto::timeval::{format_time_val, parse_time_val};
 
 use super::cancel::Cancel;
+pub use super::data::Data;
 use super::error::{Error, Result};
 
 /// The longest [`Session::settle`] waits for the server.
@@ -112,67 +113,6 @@ pub struct Reply {
 impl Reply {
     pub fn class(&self) -> u16 {
         self.code / 100
-    }
-}
-
-/// A data connection opened by [`Session::open_data`].
-pub struct Data {
-    conn: Conn,
-    cancel: Cancel,
-    timeout: Option<Duration>,
-}
-
-impl Data {
-    /// Reads up to `buf.len()` bytes; 0 at the end of the data.
-    pub fn read(&self, buf: &mut [u8]) -> Result<usize> {
-        let deadline = Deadline::after(self.timeout);
-        self.cancel.block(|| self.conn.recv(buf, deadline))
-    }
-
-    /// Moves up to `len` bytes into `pipe_w` without a copy through user
-    /// space; None when this connection cannot (TLS).
-    pub fn splice_to_pipe(&self, pipe_w: i32, len: usize) -> Result<Option<usize>> {
-        let deadline = Deadline::after(self.timeout);
-        self.cancel.block(|| self.conn.splice_to_pipe(pipe_w, len, deadline))
-    }
-
-    /// Sends up to `len` bytes of `file` from `offset` without a copy
-    /// through user space; None when this connection cannot (TLS).
-    pub fn send_file(&self, file: &std::fs::File, offset: u64, len: usize) -> Result<Option<usize>> {
-        use std::os::fd::AsRawFd;
-        let deadline = Deadline::after(self.timeout);
-        self.cancel.block(|| self.conn.sendfile_from(file.as_raw_fd(), offset, len, deadline))
-    }
-
-    pub fn write_all(&self, mut buf: &[u8]) -> Result<()> {
-        let deadline = Deadline::after(self.timeout);
-        while !buf.is_empty() {
-            let n = self.cancel.block(|| self.conn.send(buf, deadline))?;
-            buf = &buf[n..];
-        }
-        Ok(())
-    }
-
-    pub fn is_tls(&self) -> bool {
-        self.conn.is_tls()
-    }
-
-    /// The socket's descriptor, for zero-copy transfers on plain connections.
-    pub fn fileno(&self) -> i32 {
-        self.conn.fileno()
-    }
-
-    /// Ends the data connection cleanly (TLS close_notify, as ftplib's
-    /// `unwrap()`), then closes it.
-    fn shutdown(self) -> Result<()> {
-        if self.conn.is_tls() {
-            let deadline = Deadline::after(self.timeout);
-            let r = self.cancel.block(|| self.conn.tls_shutdown(deadline));
-            self.conn.close();
-            r?;
-        }
-        self.conn.close();
-        Ok(())
     }
 }
 
