@@ -7,8 +7,13 @@ so every entry is checked against the file system itself.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import os
+import pickle
+import signal
 import stat as stat_module
+import threading
 import time
 from datetime import datetime, timezone
 
@@ -32,10 +37,11 @@ FILES = {
     "d1/f1": 100,
     "d1/d2/f2": 200,
     "dir with space/g": 1,
+    "-dash dir/h": 2,
 }
-DIRS = ["d1", "d1/d2", "d1/d2/d3", "dir with space"]
+DIRS = ["d1", "d1/d2", "d1/d2/d3", "dir with space", "-dash dir"]
 TOP = {"a.txt", "name with spaces.txt", "  two leading spaces", "-leading-dash",
-       "arrow -> in name", "ünïcødé 名前.txt", "old.bin", "d1", "dir with space", "ln"}  # fmt: skip
+       "arrow -> in name", "ünïcødé 名前.txt", "old.bin", "d1", "dir with space", "-dash dir", "ln"}  # fmt: skip
 
 
 def make_tree(root):
@@ -121,6 +127,7 @@ def test_scandir_list_on_pyftpdlib(pyftp, tree):
 
 def test_scandir_mlsd_and_list_agree(pyftp):
     by_mlsd = {e.name: e for e in pyftp.scandir("tree", mlsd=True)}
+    assert pickle.loads(pickle.dumps(by_mlsd))["a.txt"].facts == by_mlsd["a.txt"].facts
     by_list = {e.name: e for e in pyftp.scandir("tree", mlsd=False)}
     assert by_mlsd.keys() == by_list.keys() == TOP
     for name in TOP - {"ln"}:
@@ -187,6 +194,33 @@ def test_scandir_over_tls(lib, ftpd_tls, tls_ca, tree):
         assert ftp.voidcmd("NOOP").startswith("200")
     finally:
         ftp.close()
+
+
+def test_scandir_over_tls_on_vsftpd_with_session_reuse(lib, root, tree):
+    from vsftpd import Vsftpd
+
+    with Vsftpd(root, tls="explicit", require_ssl_reuse=True) as srv:
+        ftp = lib.FTP_TLS(context=srv.client_context(), timeout=10)
+        ftp.connect(srv.host, srv.port)
+        ftp.login(srv.user, srv.password)
+        ftp.prot_p()
+        try:
+            check_against_tree(ftp.scandir("tree"), tree, list_style=True)
+            assert ftp.stat("tree/d1/f1").size == 100
+            assert ftp.voidcmd("NOOP").startswith("200")
+        finally:
+            ftp.close()
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_scandir_names_decode_as_the_connection_does(pyftp, tree, encoding):
+    # The names are what the connection's encoding makes of the bytes (here
+    # UTF-8 read as a single-byte encoding); bytes it cannot decode become
+    # U+FFFD instead of failing the listing (cp1252 has no 0x90).
+    pyftp.encoding = encoding
+    expected = {n.encode().decode(encoding, "replace") for n in os.listdir(tree)}
+    assert {e.name for e in pyftp.scandir("tree", mlsd=False)} == expected
+    assert {e.name for e in pyftp.scandir("tree", mlsd=True)} == expected
 
 
 class _Wrapped:
@@ -289,12 +323,17 @@ def test_walk_equals_os_walk(pyftp, vftp, tree, topdown):
 
 def test_walk_prunes_in_place_and_from_current_directory(vftp):
     vftp.cwd("tree")
-    seen = []
-    for dirpath, dirnames, _ in vftp.walk():
-        seen.append(dirpath)
+    seen = {}
+    for dirpath, dirnames, filenames in vftp.walk():
+        seen[dirpath] = sorted(filenames)
         if "d1" in dirnames:
             dirnames.remove("d1")
-    assert seen == ["", "dir with space"]
+    assert sorted(seen) == ["", "-dash dir", "dir with space"]
+    # "LIST -dash dir" would be ls options: the directory is listed as "./-dash dir".
+    assert seen["-dash dir"] == ["h"]
+    assert [(e.name, e.path) for e in vftp.scandir("-dash dir")] == [
+        ("h", "-dash dir/h")
+    ]
 
 
 def test_walk_ends_on_a_directory_loop_seen_as_a_directory(pyftp, tree):
@@ -340,6 +379,8 @@ def test_entry_class():
         == "Entry('d/x y', type='file', size=3, modified='2020-02-29T00:00:00+00:00')"
     )
     assert rftplib.Entry("n").path == "n"
+    for copied in (pickle.loads(pickle.dumps(e)), copy.copy(e), copy.deepcopy(e)):
+        assert copied == e and copied.modified == e.modified and copied.facts == e.facts
     with pytest.raises(ValueError):
         rftplib.Entry("n", "socket")
     with pytest.raises(AttributeError):
@@ -364,3 +405,162 @@ def test_parse_listing_helper():
     ]
     assert entries[0].modified == entries[1].modified == utc(1709219040)
     assert entries[2].raw == "garbage line"
+
+
+# -- faults no real server produces (tests/faultserver.py) --------------------
+
+
+@contextlib.contextmanager
+def _fault_session(lib, actions, *, timeout=10, cmd="LIST d"):
+    from faultserver import FaultServer, Pasv
+
+    script = [
+        (None, ["220 fault server"]),
+        ("TYPE A", ["200 ascii"]),
+        ("PASV", [Pasv()]),
+        (cmd, list(actions)),
+    ]
+    with FaultServer(script) as srv:
+        ftp = lib.FTP(timeout=timeout)
+        try:
+            ftp.connect(srv.host, srv.port)
+            yield ftp
+        finally:
+            ftp.close()
+
+
+def test_scandir_garbage_lines_are_entries_not_errors(lib):
+    from faultserver import Accept, DataClose, DataSend
+
+    with _fault_session(
+        lib,
+        [
+            "150 here",
+            Accept(),
+            DataSend(
+                b"total 2\r\n\x00\xff\xfe junk\r\n-rw-r--r-- 1 u g 5 Jan 01  2020 ok"
+            ),
+            DataSend(b"\r\n02-29-24  03:04PM  <DIR>  win\n+/,\teplf\r\n  \r\n"),
+            DataClose(),
+            "226 done",
+        ],
+    ) as ftp:
+        entries = ftp.scandir("d", mlsd=False)
+    assert [(e.path, e.type) for e in entries] == [
+        ("d/junk", "other"),
+        ("d/ok", "file"),
+        ("d/win", "dir"),
+        ("d/eplf", "dir"),
+    ]
+    assert entries[0].raw == "\x00\ufffd\ufffd junk"
+
+
+def test_scandir_fails_when_the_server_says_the_listing_is_incomplete(lib):
+    from faultserver import Accept, DataClose, DataSend
+
+    with (
+        _fault_session(
+            lib,
+            [
+                "150 here",
+                Accept(),
+                DataSend(b"-rw-r--r-- 1 u g 5 Jan 01  2020 ok\r\n"),
+                DataClose(),
+                "451 local error, listing aborted",
+            ],
+        ) as ftp,
+        pytest.raises(rftplib.error_temp, match="^451"),
+    ):
+        ftp.scandir("d", mlsd=False)
+
+
+def test_scandir_data_reset_raises(lib):
+    from faultserver import Accept, DataReset, DataSend
+
+    with (
+        _fault_session(
+            lib,
+            [
+                "150 here",
+                Accept(),
+                DataSend(b"-rw-r--r-- 1 u g 5 Jan 01  2020 ok\r\n"),
+                DataReset(),
+                "226 done (a lie)",
+            ],
+        ) as ftp,
+        pytest.raises(ConnectionResetError),
+    ):
+        ftp.scandir("d", mlsd=False)
+
+
+def test_scandir_stalled_data_connection_times_out(lib):
+    from faultserver import Accept, DataClose, DataSend, Sleep
+
+    with (
+        _fault_session(
+            lib,
+            [
+                "150 here",
+                Accept(),
+                DataSend(b"type=file;size=1; partial"),
+                Sleep(2.5),
+                DataClose(),
+                "226 done",
+            ],
+            timeout=0.5,
+            cmd="MLSD d",
+        ) as ftp,
+        pytest.raises(TimeoutError),
+    ):
+        ftp.scandir("d", mlsd=True)
+
+
+def test_stat_without_mlst_or_size_uses_the_parent_listing(lib):
+    from faultserver import Accept, DataClose, DataSend, FaultServer, Pasv
+
+    listing = b"-rw-r--r-- 1 u g 5 Feb 29  2024 here\r\n"
+    parent_list = [
+        ("TYPE A", ["200 ascii"]),
+        ("PASV", [Pasv()]),
+        ("LIST d", ["150 here", Accept(), DataSend(listing), DataClose(), "226 ok"]),
+    ]
+    script = [
+        (None, ["220 fault server"]),
+        ("FEAT", ["500 FEAT? never heard of it"]),
+        ("TYPE I", ["200 binary"]),
+        ("SIZE d/here", ["500 SIZE? never heard of it"]),
+        *parent_list,
+        ("TYPE I", ["200 binary"]),
+        ("SIZE d/gone", ["502 not implemented"]),
+        *parent_list,
+    ]
+    with FaultServer(script) as srv:
+        ftp = lib.FTP(timeout=10)
+        try:
+            ftp.connect(srv.host, srv.port)
+            e = ftp.stat("d/here")
+            assert (e.name, e.path, e.type, e.size) == ("here", "d/here", "file", 5)
+            assert e.modified == datetime(2024, 2, 29, tzinfo=timezone.utc)
+            # A command the server lacks is not the answer for the path.
+            with pytest.raises(rftplib.error_perm, match="^550 d/gone: No such file"):
+                ftp.stat("d/gone")
+        finally:
+            ftp.close()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "latin-1"])
+def test_ctrl_c_stops_a_listing_that_trickles_in(lib, encoding):
+    from faultserver import Accept, DataSendForever
+
+    line = b"-rw-r--r-- 1 u g 5 Feb 29  2024 name\r\n"
+    with _fault_session(
+        lib, ["150 here", Accept(), DataSendForever(line, interval=0.02)]
+    ) as ftp:
+        ftp.encoding = encoding
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                ftp.scandir("d", mlsd=False)
+        finally:
+            timer.join()

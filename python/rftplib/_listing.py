@@ -8,6 +8,7 @@ in Rust, in bulk, with the GIL released.
 """
 
 import posixpath
+import weakref
 from datetime import datetime, timezone
 
 from ._rftplib import (
@@ -34,12 +35,24 @@ def mlsd(ftp, path, facts):
         yield _parse_mlsd_line(line)
 
 
+_NO_FEAT = "_rftplib_no_feat"
+
+
 def _features(ftp):
     """The server's FEAT (``FTP.feat()``, cached per connection); empty when
-    the server has no FEAT command."""
+    the server has no FEAT command, which is remembered for the connection
+    too (feat() itself asks again each time)."""
+    sock = ftp.sock
+    no_feat = ftp.__dict__.get(_NO_FEAT)
+    if no_feat is not None and sock is not None and no_feat() is sock:
+        return {}
     try:
         return ftp.feat()
     except error_perm:  # 500/502: no FEAT, so no MLST/MLSD either
+        try:
+            ftp.__dict__[_NO_FEAT] = weakref.ref(sock)
+        except TypeError:  # a socket object without weak references
+            pass
         return {}
 
 
@@ -57,7 +70,10 @@ def scandir(self, path="", *, mlsd=None):
         mlsd = "MLST" in _features(self)
     cmd = "MLSD" if mlsd else "LIST"
     if path:
-        cmd = cmd + " " + path
+        # LIST takes ls options on most servers: "LIST -x" would list the
+        # current directory with option x, not the directory "-x".
+        arg = "./" + path if path.startswith("-") and not mlsd else path
+        cmd = cmd + " " + arg
     # As retrlines: listings are ASCII-mode transfers.
     self.sendcmd("TYPE A")
     conn = self.transfercmd(cmd)
@@ -115,8 +131,9 @@ def stat(self, path, *, mlst=None):
     for entry in self.scandir(parent, mlsd=False):
         if entry.name == name:
             return entry._with_path(path)
-    if missing is not None:
+    if missing is not None and str(missing)[:3] == "550":
         raise missing
+    # SIZE was refused as a command (500/502), not for this path.
     raise error_perm(f"550 {path}: No such file or directory.")
 
 

@@ -65,7 +65,6 @@ __all__ = [
     "__version__",
     "_choose_hash",
     "_download",
-    "_mlsd_entry",
     "_mlst_entry",
     "_parse_feat",
     "_parse_hash_reply",
@@ -1049,6 +1048,9 @@ class Entry:
     def _with_path(self, path: str) -> Entry:
         """The same entry under another path."""
 
+    def __getnewargs_ex__(self) -> tuple[tuple[str, str], dict[str, Any]]:
+        """The constructor's arguments, for pickle and copy."""
+
     def __eq__(self, value: object, /) -> bool: ...
     def __ne__(self, value: object, /) -> bool: ...
     def __hash__(self) -> int: ...
@@ -1066,8 +1068,6 @@ def _parse_listing(
 def _mlst_entry(line: str, path: str) -> Entry | None:
     """The entry of one MLST fact line (without its leading space), under *path*."""
 
-def _mlsd_entry(line: str, dirpath: str) -> Entry | None:
-    """The entry of one MLSD line, under *dirpath*; None for ``.``, ``..``, cdir and pdir."""
 
 # -- mirror (rftplib._mirror) --------------------------------------------------
 

@@ -7,19 +7,22 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
+use crate::client::wait::Poll;
 use crate::proto::listing::{
-    parse_listing_lean, parse_listing_text_lean, parse_mlsd_entry, parse_mlst_entry, split_facts, Entry, EntryKind,
+    parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, ListingParser,
 };
 
+use super::errors::to_pyerr;
 use super::ftp::unwrap_if_tls;
 use super::socket::{bytes_of, Socket};
 use super::text::Codec;
@@ -109,14 +112,29 @@ fn join(dirpath: &str, name: &str) -> String {
 pub struct PyEntry {
     /// Without `facts` when `facts_text` holds them (bulk listings).
     entry: Entry,
-    path: String,
+    at: Location,
     /// An MLSD line's facts, split only when asked for.
     facts_text: Option<String>,
 }
 
+/// Where an entry is: a path of its own (stat), or the directory it was
+/// listed in, shared by the whole listing and joined with the name when
+/// `path` is read.
+enum Location {
+    Path(String),
+    Dir(Arc<str>),
+}
+
 impl PyEntry {
     fn new(entry: Entry, path: String) -> Self {
-        PyEntry { entry, path, facts_text: None }
+        PyEntry { entry, at: Location::Path(path), facts_text: None }
+    }
+
+    fn path_str(&self) -> std::borrow::Cow<'_, str> {
+        match &self.at {
+            Location::Path(p) => p.as_str().into(),
+            Location::Dir(d) => join(d, &self.entry.name).into(),
+        }
     }
 
     fn all_facts(&self) -> std::borrow::Cow<'_, [(String, String)]> {
@@ -179,8 +197,8 @@ impl PyEntry {
     /// The directory given to scandir joined with the name (for stat, the
     /// path asked for).
     #[getter]
-    fn path(&self) -> &str {
-        &self.path
+    fn path(&self) -> std::borrow::Cow<'_, str> {
+        self.path_str()
     }
 
     /// "file", "dir", "link" or "other".
@@ -241,12 +259,28 @@ impl PyEntry {
 
     /// The same entry under another path (used by `stat`).
     fn _with_path(&self, path: String) -> Self {
-        PyEntry { entry: self.entry.clone(), path, facts_text: self.facts_text.clone() }
+        PyEntry { entry: self.entry.clone(), at: Location::Path(path), facts_text: self.facts_text.clone() }
+    }
+
+    /// For pickle and copy: the constructor's arguments.
+    fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
+        let args = PyTuple::new(py, [self.entry.name.as_str(), self.entry.kind.as_str()])?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item("path", self.path_str())?;
+        kwargs.set_item("size", self.entry.size)?;
+        kwargs.set_item("modified", self.entry.modified)?;
+        kwargs.set_item("permissions", &self.entry.permissions)?;
+        kwargs.set_item("owner", &self.entry.owner)?;
+        kwargs.set_item("group", &self.entry.group)?;
+        kwargs.set_item("target", &self.entry.target)?;
+        kwargs.set_item("facts", self.facts(py)?)?;
+        kwargs.set_item("raw", &self.entry.raw)?;
+        Ok((args, kwargs))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let quote = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
-        let mut out = format!("Entry({}, type={}", quote(&self.path)?, quote(self.entry.kind.as_str())?);
+        let mut out = format!("Entry({}, type={}", quote(&self.path_str())?, quote(self.entry.kind.as_str())?);
         if let Some(size) = self.entry.size {
             out.push_str(&format!(", size={size}"));
         }
@@ -264,7 +298,7 @@ impl PyEntry {
         let py = other.py();
         let Ok(other) = other.cast::<PyEntry>() else { return py.NotImplemented() };
         let other = other.get();
-        let equal = self.path == other.path
+        let equal = self.path_str() == other.path_str()
             && Entry { facts: Vec::new(), ..self.entry.clone() } == Entry { facts: Vec::new(), ..other.entry.clone() }
             && self.all_facts() == other.all_facts();
         match op {
@@ -276,7 +310,7 @@ impl PyEntry {
 
     fn __hash__(&self) -> u64 {
         let mut h = DefaultHasher::new();
-        (&self.path, &self.entry.name, self.entry.kind, self.entry.size, self.entry.modified).hash(&mut h);
+        (&self.path_str(), &self.entry.name, self.entry.kind, self.entry.size, self.entry.modified).hash(&mut h);
         h.finish()
     }
 }
@@ -288,10 +322,11 @@ fn now_unix() -> i64 {
     }
 }
 
-/// Parses a whole reply, decoded with the connection's encoding (bytes it
-/// cannot decode become U+FFFD rather than failing the whole listing).
+/// Entries without their MLSD facts, and the facts text of each.
 type Parsed = Vec<(Entry, Option<String>)>;
 
+/// Parses a whole reply, decoded with the connection's encoding (bytes it
+/// cannot decode become U+FFFD rather than failing the whole listing).
 fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64) -> PyResult<Parsed> {
     match codec {
         Codec::Utf8 => Ok(py.detach(|| parse_listing_lean(data, mlsd, now))),
@@ -308,14 +343,86 @@ fn parse_bytes(py: Python<'_>, data: &[u8], mlsd: bool, codec: &Codec, now: i64)
 }
 
 fn to_list<'py>(py: Python<'py>, entries: Parsed, dirpath: &str) -> PyResult<Bound<'py, PyList>> {
-    let items = entries
-        .into_iter()
-        .map(|(entry, facts_text)| {
-            let path = join(dirpath, &entry.name);
-            Bound::new(py, PyEntry { entry, path, facts_text })
-        })
-        .collect::<PyResult<Vec<_>>>()?;
+    let mut items = Vec::with_capacity(entries.len());
+    make_entries(py, entries, &dirpath.into(), &mut items)?;
     PyList::new(py, items)
+}
+
+/// Appends the Python `Entry` objects of `entries` to `out`.
+fn make_entries<'py>(
+    py: Python<'py>,
+    entries: Parsed,
+    dir: &Arc<str>,
+    out: &mut Vec<Bound<'py, PyEntry>>,
+) -> PyResult<()> {
+    // The entries hold no references to Python objects, but are tracked by
+    // the cycle collector, which would otherwise run (and walk every tracked
+    // object) hundreds of times while 100,000 of them are made.
+    let gc = py.import(intern!(py, "gc"))?;
+    let was_enabled = gc.call_method0(intern!(py, "isenabled"))?.is_truthy()?;
+    if was_enabled {
+        gc.call_method0(intern!(py, "disable"))?;
+    }
+    let made = entries.into_iter().try_for_each(|(entry, facts_text)| {
+        out.push(Bound::new(py, PyEntry { entry, at: Location::Dir(dir.clone()), facts_text })?);
+        Ok(())
+    });
+    if was_enabled {
+        gc.call_method0(intern!(py, "enable"))?;
+    }
+    made
+}
+
+/// The longest the reading loop goes without checking for signals (Ctrl-C).
+const SIGNAL_CHECK: Duration = Duration::from_millis(100);
+
+/// How many parsed entries make the reading loop take the GIL and turn
+/// them into Python objects while the server produces the next ones.
+const BATCH: usize = 4096;
+
+/// The UTF-8 reply on one of rftplib's own sockets: lines parsed as they
+/// arrive with the GIL released, and every [`BATCH`] entries made into
+/// Python objects, so that little is left to do when the last byte lands.
+fn read_native<'py>(
+    py: Python<'py>,
+    sock: &Socket,
+    mut parser: ListingParser,
+    dir: &Arc<str>,
+) -> PyResult<Vec<Bound<'py, PyEntry>>> {
+    let c = &sock.conn;
+    let mut chunk = vec![0u8; READ_CHUNK];
+    let mut deadline = c.deadline();
+    let mut items = Vec::new();
+    loop {
+        let started = Instant::now();
+        let step = py.detach(|| loop {
+            match c.recv(&mut chunk, deadline)? {
+                Poll::Ready(0) => return Ok(Poll::Ready(true)),
+                Poll::Ready(n) => {
+                    parser.feed(&chunk[..n]);
+                    deadline = c.deadline();
+                    // Back for signals even when data trickles in without pause.
+                    if parser.ready() >= BATCH || started.elapsed() >= SIGNAL_CHECK {
+                        return Ok(Poll::Ready(false));
+                    }
+                }
+                Poll::Pending => return Ok(Poll::Pending),
+            }
+        });
+        let at_end = match step {
+            Ok(Poll::Ready(at_end)) => at_end,
+            Ok(Poll::Pending) => false,
+            Err(e) => return Err(to_pyerr(py, e)),
+        };
+        if at_end {
+            parser.end();
+        }
+        make_entries(py, parser.take_ready(), dir, &mut items)?;
+        if at_end {
+            return Ok(items);
+        }
+        py.check_signals()?;
+    }
 }
 
 /// Reads the data connection `conn` to its end (with the GIL released on
@@ -332,22 +439,39 @@ fn _read_listing<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let py = conn.py();
     let codec = Codec::lookup(encoding)?;
+    let now = now.unwrap_or_else(now_unix);
+    let dir: Arc<str> = dirpath.into();
+    if let (Ok(sock), Codec::Utf8) = (conn.cast::<Socket>(), &codec) {
+        let items = read_native(py, sock.get(), ListingParser::new(mlsd, now), &dir)?;
+        unwrap_if_tls(conn)?;
+        return PyList::new(py, items);
+    }
+    // A socket object of another kind, or an encoding other than UTF-8:
+    // the whole reply, then decoded and parsed.
     let mut data = Vec::new();
     match conn.cast::<Socket>() {
         Ok(sock) => {
             let c = &sock.get().conn;
             let mut chunk = vec![0u8; READ_CHUNK];
             let mut deadline = c.deadline();
-            block_on(py, || loop {
-                match c.recv(&mut chunk, deadline)? {
-                    crate::client::wait::Poll::Ready(0) => return Ok(crate::client::wait::Poll::Ready(())),
-                    crate::client::wait::Poll::Ready(n) => {
-                        data.extend_from_slice(&chunk[..n]);
-                        deadline = c.deadline();
+            let mut at_end = false;
+            while !at_end {
+                let started = Instant::now();
+                at_end = block_on(py, || loop {
+                    match c.recv(&mut chunk, deadline)? {
+                        Poll::Ready(0) => return Ok(Poll::Ready(true)),
+                        Poll::Ready(n) => {
+                            data.extend_from_slice(&chunk[..n]);
+                            deadline = c.deadline();
+                            if started.elapsed() >= SIGNAL_CHECK {
+                                return Ok(Poll::Ready(false));
+                            }
+                        }
+                        Poll::Pending => return Ok(Poll::Pending),
                     }
-                    crate::client::wait::Poll::Pending => return Ok(crate::client::wait::Poll::Pending),
-                }
-            })?;
+                })?;
+                py.check_signals()?;
+            }
         }
         Err(_) => loop {
             let block = conn.call_method1(intern!(py, "recv"), (READ_CHUNK,))?;
@@ -358,7 +482,7 @@ fn _read_listing<'py>(
         },
     }
     unwrap_if_tls(conn)?;
-    let entries = parse_bytes(py, &data, mlsd, &codec, now.unwrap_or_else(now_unix))?;
+    let entries = parse_bytes(py, &data, mlsd, &codec, now)?;
     to_list(py, entries, dirpath)
 }
 
@@ -391,21 +515,10 @@ fn _mlst_entry(line: &str, path: String) -> Option<PyEntry> {
     parse_mlst_entry(line).map(|entry| PyEntry::new(entry, path))
 }
 
-/// A line of a multi-line MLSD reply is not an MLST line; kept for symmetry
-/// with `_mlst_entry` in tests.
-#[pyfunction]
-fn _mlsd_entry(line: &str, dirpath: &str) -> Option<PyEntry> {
-    parse_mlsd_entry(line).map(|entry| {
-        let path = join(dirpath, &entry.name);
-        PyEntry::new(entry, path)
-    })
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEntry>()?;
     m.add_function(wrap_pyfunction!(_read_listing, m)?)?;
     m.add_function(wrap_pyfunction!(_parse_listing, m)?)?;
     m.add_function(wrap_pyfunction!(_mlst_entry, m)?)?;
-    m.add_function(wrap_pyfunction!(_mlsd_entry, m)?)?;
     Ok(())
 }

@@ -10,10 +10,12 @@
 mod date;
 mod dos;
 mod eplf;
+mod incremental;
 mod mlsd;
 mod unix;
 
 pub use date::unix_time;
+pub use incremental::ListingParser;
 pub use mlsd::{
     facts_text, parse_mlsd_entry, parse_mlsd_entry_lean, parse_mlsd_line, parse_mlst_entry, parse_time_val, split_facts,
 };

@@ -6,6 +6,7 @@
 //! crw-rw-rw-+   1 root     root      1,   3 Nov 20 14:02 null
 //! lrwxrwxrwx    1 ftp      ftp          6 Feb 29 09:00 link -> target
 //! drwxr-xr-x    2 owner             4096 2024-02-29 15:04 no-group, iso date
+//! -rw-r--r--    1 u g    7 2024-02-29 15:04:05.123456789 +0100 ls --full-time
 //! ```
 //!
 //! The date is found by shape (month, day, time-or-year), so missing link
@@ -103,7 +104,7 @@ fn kind_of_mode(mode: &str) -> Option<EntryKind> {
 }
 
 /// A date starting at `first`: `Mon DD HH:MM`, `Mon DD YYYY`, or ISO
-/// `YYYY-MM-DD HH:MM[:SS]`. Gives the time (None if the date is impossible,
+/// `YYYY-MM-DD HH:MM[:SS[.fraction]] [+hhmm]`. Gives the time (None if the date is impossible,
 /// like 30 February) and the index, relative to `first`, of its last word.
 fn date_at(first: &str, second: Option<&str>, third: Option<&str>, now_unix: i64) -> Option<(Option<i64>, usize)> {
     if let Some(month) = month_from_name(first) {
@@ -118,10 +119,30 @@ fn date_at(first: &str, second: Option<&str>, third: Option<&str>, now_unix: i64
     let b = first.as_bytes();
     if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
         let (y, m, d) = (digits(&first[..4])?, digits(&first[5..7])?, digits(&first[8..])?);
-        let (h, mi, s) = clock(second?)?;
-        return Some((unix_time(y as i64, m as u32, d as u32, h, mi, s), 1));
+        // `ls --full-time`: seconds with a fraction, then the zone offset.
+        let time = second?;
+        let (h, mi, s) = clock(time.split_once('.').map_or(time, |(whole, _)| whole))?;
+        let t = unix_time(y as i64, m as u32, d as u32, h, mi, s);
+        return match third.and_then(zone_offset) {
+            Some(offset) => Some((t.map(|t| t - offset), 2)),
+            None => Some((t, 1)),
+        };
     }
     None
+}
+
+/// `+0100` / `-0530` as seconds east of UTC.
+fn zone_offset(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 5 || !(b[0] == b'+' || b[0] == b'-') {
+        return None;
+    }
+    let (h, m) = (digits(&s[1..3])? as i64, digits(&s[3..])? as i64);
+    if h > 14 || m > 59 {
+        return None;
+    }
+    let offset = h * 3600 + m * 60;
+    Some(if b[0] == b'-' { -offset } else { offset })
 }
 
 #[cfg(test)]
@@ -200,6 +221,12 @@ mod tests {
         assert_eq!((e.kind, e.size), (EntryKind::File, None));
         let e = p("-rw-r--r-- 1 user group 7 2024-02-29 15:04 iso");
         assert_eq!((e.name.as_str(), e.modified), ("iso", unix_time(2024, 2, 29, 15, 4, 0)));
+        let e = p("-rw-r--r-- 1 u g 7 2024-02-29 15:04:05.123456789 +0100 full time");
+        assert_eq!((e.name.as_str(), e.modified), ("full time", unix_time(2024, 2, 29, 14, 4, 5)));
+        let e = p("-rw-r--r-- 1 u g 7 2024-02-29 15:04:05 -0530 west");
+        assert_eq!((e.name.as_str(), e.modified), ("west", unix_time(2024, 2, 29, 20, 34, 5)));
+        let e = p("-rw-r--r-- 1 u g 7 2024-02-29 15:04 +01 not a zone");
+        assert_eq!((e.name.as_str(), e.modified), ("+01 not a zone", unix_time(2024, 2, 29, 15, 4, 0)));
         let e = p("drwxr-xr-x 2 0 0 4096 dec 31 23:59 lower");
         assert_eq!(e.modified, unix_time(2025, 12, 31, 23, 59, 0));
     }
