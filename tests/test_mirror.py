@@ -566,3 +566,15 @@ def test_an_exception_in_the_progress_callback_stops_the_run(root, tmp_path):
         assert (tmp_path / "copy" / "big.bin.part").exists()
         assert not (tmp_path / "copy" / "big.bin").exists()
         assert ftp.voidcmd("NOOP").startswith("200")
+
+
+def test_active_mode_mirror_both_ways(ftpd, root, tmp_path):
+    make_tree(root / "tree", 30)
+    with login(ftpd) as ftp:
+        ftp.set_pasv(False)
+        result = ftp.mirror("tree", tmp_path / "copy", connections=2)
+        assert result.failed == [] and len(result.transferred) == 30
+        up = ftp.mirror(tmp_path / "copy", "back", upload=True, connections=2)
+        assert up.failed == [] and len(up.transferred) == 30
+    assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
+    assert tree_digest(root / "back") == tree_digest(root / "tree")
