@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import rftplib
@@ -413,6 +414,37 @@ def test_a_file_failing_mid_transfer_is_reported_while_the_rest_complete(
         (tree / "plain" / "fixed.bin").write_bytes(b"ok")
         after = ftp.mirror("tree", tmp_path / "copy")
         assert after.failed == []
+
+
+class DropsSessionOnce:
+    """The first RETR of each file named ``flaky*`` ends the whole session
+    (control connection closed, no reply), as a server restart would."""
+
+    dropped: ClassVar[set] = set()
+
+    def ftp_RETR(self, file):
+        name = os.path.basename(file)
+        if name.startswith("flaky") and name not in self.dropped:
+            self.dropped.add(name)
+            self.close()
+            return None
+        return super().ftp_RETR(file)
+
+
+def test_a_dropped_session_is_replaced_and_the_file_retried(root, tmp_path):
+    tree = make_tree(root / "tree", 50)
+    for i in range(3):
+        (tree / "plain" / f"flaky{i}.bin").write_bytes(os.urandom(20_000))
+    DropsSessionOnce.dropped = set()
+    with (
+        PyftpdlibThreaded(root, handler_mixins=(DropsSessionOnce,)) as srv,
+        login(srv) as ftp,
+    ):
+        result = ftp.mirror("tree", tmp_path / "copy", connections=3)
+        assert result.failed == []
+        assert len(result.transferred) == 53
+        assert DropsSessionOnce.dropped == {"flaky0.bin", "flaky1.bin", "flaky2.bin"}
+    assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
 
 
 def test_fail_fast_raises_the_first_failure(breaking_ftpd, root, tmp_path):
