@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import rftplib
@@ -23,9 +24,21 @@ from servers import PyftpdlibThreaded
 from support import TIMEOUT
 from vsftpd import Vsftpd
 
-# Directory and file names real users have: spaces, UTF-8, leading dashes.
-DIR_NAMES = ["plain", "with space", "ünïcödé 文件", "-leading dash", "a.b"]
-FILE_PREFIXES = ["", "-", "sp ace ", "ü", "x-"]
+# Directory and file names real users have: spaces (leading, trailing, double),
+# UTF-8, leading dashes, glob characters, "->", hidden names.
+DIR_NAMES = [
+    "plain",
+    "with  space",
+    "ünïcödé 文件",
+    "-leading dash",
+    "a.b",
+    "br[ack]et*?",
+    "x -> y",
+    " leading",
+    ".hidden",
+    "trailing ",
+]
+FILE_PREFIXES = ["", "-", "sp ace ", "ü", "x-", "[b]*", " "]
 FILE_SUFFIXES = [".bin", " end.txt", ".dat", ""]
 
 
@@ -34,13 +47,14 @@ def make_tree(root, count, seed=1):
     rng = random.Random(seed)
     dirs = []
     for i in range(20):
-        top = f"{DIR_NAMES[i % len(DIR_NAMES)]} {i:02d}"
+        name = DIR_NAMES[i % len(DIR_NAMES)]
+        top = name if i < len(DIR_NAMES) else f"{name}{i:02d}"
         dirs += [top, f"{top}/sub -{i}"]
     for d in dirs:
         (root / d).mkdir(parents=True, exist_ok=True)
     (root / "empty dir").mkdir(exist_ok=True)
     for j in range(count):
-        name = f"{FILE_PREFIXES[j % 5]}f{j:04d}{FILE_SUFFIXES[j % 4]}"
+        name = f"{FILE_PREFIXES[j % len(FILE_PREFIXES)]}f{j:04d}{FILE_SUFFIXES[j % 4]}"
         (root / dirs[j % len(dirs)] / name).write_bytes(
             rng.randbytes(rng.randrange(0, 2048))
         )
@@ -230,9 +244,9 @@ def test_delete_uploading_removes_remote_extras(ftpd, root, tmp_path):
         ftp.mirror(local, "up", upload=True)
         (root / "up" / "extra dir").mkdir()
         (root / "up" / "extra dir" / "-x").write_bytes(b"x")
-        (root / "up" / "plain 00" / "stray").write_bytes(b"x")
+        (root / "up" / "plain" / "stray").write_bytes(b"x")
         result = ftp.mirror(local, "up", upload=True, delete=True)
-        assert sorted(result.deleted) == ["extra dir", "extra dir/-x", "plain 00/stray"]
+        assert sorted(result.deleted) == ["extra dir", "extra dir/-x", "plain/stray"]
         assert result.transferred == []
     assert tree_digest(root / "up") == tree_digest(local)
 
@@ -386,20 +400,51 @@ def test_a_file_failing_mid_transfer_is_reported_while_the_rest_complete(
     breaking_ftpd, root, tmp_path
 ):
     tree = make_tree(root / "tree", 100)
-    (tree / "plain 00" / "broken file.bin").write_bytes(os.urandom(50_000))
+    (tree / "plain" / "broken file.bin").write_bytes(os.urandom(50_000))
     with login(breaking_ftpd) as ftp:
         result = ftp.mirror("tree", tmp_path / "copy", retries=1)
-        assert [p for p, _ in result.failed] == ["plain 00/broken file.bin"]
+        assert [p for p, _ in result.failed] == ["plain/broken file.bin"]
         assert result.failed[0][1].startswith("4"), result.failed
         assert len(result.transferred) == 100
         # Nothing half-done is presented as the file; the part stays to resume.
-        assert not (tmp_path / "copy" / "plain 00" / "broken file.bin").exists()
-        assert (tmp_path / "copy" / "plain 00" / "broken file.bin.part").exists()
-        (tree / "plain 00" / "broken file.bin").unlink()
-        (tree / "plain 00" / "broken file.bin").write_bytes(b"ok")
-        (tree / "plain 00" / "fixed.bin").write_bytes(b"ok")
+        assert not (tmp_path / "copy" / "plain" / "broken file.bin").exists()
+        assert (tmp_path / "copy" / "plain" / "broken file.bin.part").exists()
+        (tree / "plain" / "broken file.bin").unlink()
+        (tree / "plain" / "broken file.bin").write_bytes(b"ok")
+        (tree / "plain" / "fixed.bin").write_bytes(b"ok")
         after = ftp.mirror("tree", tmp_path / "copy")
         assert after.failed == []
+
+
+class DropsSessionOnce:
+    """The first RETR of each file named ``flaky*`` ends the whole session
+    (control connection closed, no reply), as a server restart would."""
+
+    dropped: ClassVar[set] = set()
+
+    def ftp_RETR(self, file):
+        name = os.path.basename(file)
+        if name.startswith("flaky") and name not in self.dropped:
+            self.dropped.add(name)
+            self.close()
+            return None
+        return super().ftp_RETR(file)
+
+
+def test_a_dropped_session_is_replaced_and_the_file_retried(root, tmp_path):
+    tree = make_tree(root / "tree", 50)
+    for i in range(3):
+        (tree / "plain" / f"flaky{i}.bin").write_bytes(os.urandom(20_000))
+    DropsSessionOnce.dropped = set()
+    with (
+        PyftpdlibThreaded(root, handler_mixins=(DropsSessionOnce,)) as srv,
+        login(srv) as ftp,
+    ):
+        result = ftp.mirror("tree", tmp_path / "copy", connections=3)
+        assert result.failed == []
+        assert len(result.transferred) == 53
+        assert DropsSessionOnce.dropped == {"flaky0.bin", "flaky1.bin", "flaky2.bin"}
+    assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
 
 
 def test_fail_fast_raises_the_first_failure(breaking_ftpd, root, tmp_path):
@@ -413,14 +458,14 @@ def test_fail_fast_raises_the_first_failure(breaking_ftpd, root, tmp_path):
 
 def test_an_unreadable_file_on_vsftpd_is_reported(root, tmp_path):
     tree = make_tree(root / "tree", 30)
-    secret = tree / "plain 00" / "secret.bin"
+    secret = tree / "plain" / "secret.bin"
     secret.write_bytes(b"s" * 100)
     with Vsftpd(root) as srv:
         secret.chmod(0o600)
         os.chown(secret, 0, 0)
         with login(srv) as ftp:
             result = ftp.mirror("tree", tmp_path / "copy")
-    assert result.failed[0][0] == "plain 00/secret.bin"
+    assert result.failed[0][0] == "plain/secret.bin"
     assert result.failed[0][1].startswith("550")
     assert len(result.transferred) == 30
 
@@ -477,3 +522,91 @@ def test_the_readme_example_runs(tmp_path):
         "MirrorResult(transferred=4, skipped=0, deleted=0, failed=0"
     )
     assert out[1:] == ["[]", "['docs/new.txt'] ['README']"]
+
+
+def test_links_are_skipped_not_followed(ftpd, root, tmp_path):
+    local = make_tree(tmp_path / "local", 5)
+    (local / "link to dir").symlink_to(local / "plain")
+    (local / "link to file").symlink_to(next((local / "plain").iterdir()))
+    with login(ftpd) as ftp:
+        result = ftp.mirror(local, "up", upload=True)
+    assert sorted(result.skipped) == ["link to dir", "link to file"]
+    assert not (root / "up" / "link to dir").exists()
+    assert not (root / "up" / "link to file").exists()
+    assert len(result.transferred) == 5
+
+
+def test_mirror_result_values():
+    r = rftplib.MirrorResult(["a"], ["b"], [], [("c", "550 no")], 10, 0.5)
+    assert (r.transferred, r.skipped, r.deleted, r.failed, r.bytes, r.seconds) == (
+        ["a"],
+        ["b"],
+        [],
+        [("c", "550 no")],
+        10,
+        0.5,
+    )
+    assert not r.ok and rftplib.MirrorResult().ok
+    assert r == rftplib.MirrorResult(["a"], ["b"], [], [("c", "550 no")], 10, 0.5)
+    assert r != rftplib.MirrorResult()
+    assert repr(r).startswith(
+        "MirrorResult(transferred=1, skipped=1, deleted=0, failed=1"
+    )
+
+
+def test_downloads_are_checked_against_the_servers_hash(root, tmp_path):
+    from transfer_servers import HashMixin, WrongHashMixin
+
+    make_tree(root / "tree", 40)
+    with PyftpdlibThreaded(root, handler_mixins=(HashMixin,)) as srv, login(srv) as ftp:
+        result = ftp.mirror("tree", tmp_path / "good", connections=2)
+        assert result.failed == [] and len(result.transferred) == 40
+    assert tree_digest(tmp_path / "good") == tree_digest(root / "tree")
+    with (
+        PyftpdlibThreaded(root, handler_mixins=(WrongHashMixin,)) as srv,
+        login(srv) as ftp,
+    ):
+        bad = ftp.mirror("tree", tmp_path / "bad", connections=2, retries=0)
+        # Every non-empty file fails its check and nothing lands, not even a part.
+        assert {path for path, _ in bad.failed} == {
+            f for f in files_of(root / "tree") if (root / "tree" / f).stat().st_size
+        }
+        assert all("mismatch" in reason for _, reason in bad.failed)
+        assert not [
+            p for p in (tmp_path / "bad").rglob("*") if p.is_file() and p.stat().st_size
+        ]
+        unchecked = ftp.mirror("tree", tmp_path / "bad", verify=False)
+        assert unchecked.failed == []
+    assert tree_digest(tmp_path / "bad") == tree_digest(root / "tree")
+
+
+def test_an_exception_in_the_progress_callback_stops_the_run(root, tmp_path):
+    data = os.urandom(1_000_000)
+    (root / "tree").mkdir()
+    (root / "tree" / "big.bin").write_bytes(data)
+
+    class Enough(Exception):
+        pass
+
+    def progress(path, done, total, files_done, files_total):
+        if done:
+            raise Enough
+
+    with SlowVsftpd(root) as srv, login(srv) as ftp:
+        with pytest.raises(Enough):
+            ftp.mirror("tree", tmp_path / "copy", progress=progress)
+        assert (tmp_path / "copy" / "big.bin.part").exists()
+        assert not (tmp_path / "copy" / "big.bin").exists()
+        assert ftp.voidcmd("NOOP").startswith("200")
+
+
+def test_active_mode_mirror_both_ways(ftpd, root, tmp_path):
+    make_tree(root / "tree", 30)
+    with login(ftpd) as ftp:
+        ftp.set_pasv(False)
+        result = ftp.mirror("tree", tmp_path / "copy", connections=2)
+        assert result.failed == [] and len(result.transferred) == 30
+        up = ftp.mirror(tmp_path / "copy", "back", upload=True, connections=2)
+        assert up.failed == [] and len(up.transferred) == 30
+    assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
+    assert tree_digest(root / "back") == tree_digest(root / "tree")

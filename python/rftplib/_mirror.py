@@ -30,22 +30,23 @@ def _patterns(value, name):
 
 
 def _features(ftp):
-    """FEAT of the user's connection, as a list of names (empty if none)."""
+    """FEAT of the user's connection as ``[(NAME, params)]`` (empty if none)."""
     feat = getattr(ftp, "feat", None)
     if feat is not None:
         try:
-            return [name.upper() for name in feat()]
-        except (Error, OSError, EOFError):  # no FEAT: no MLSD, no MFMT
+            return [(name.upper(), params) for name, params in feat().items()]
+        except (Error, OSError, EOFError):  # no FEAT: no MLSD, no MFMT, no HASH
             return []
     try:
         resp = ftp.sendcmd("FEAT")
     except (Error, OSError, EOFError):
         return []
-    names = []
+    features = []
     for line in resp.split("\n")[1:]:
         if line.startswith(" ") and line.strip():
-            names.append(line.split()[0].upper())
-    return names
+            name, _, params = line.strip().partition(" ")
+            features.append((name.upper(), params))
+    return features
 
 
 def _human(n):

@@ -1129,6 +1129,6 @@ def _mirror_run(
     progress: Callable[[str, int, int, int, int], object] | None,
     retries: int,
     fail_fast: bool,
-    features: list[str],
+    features: list[tuple[str, str]],
 ) -> MirrorResult:
     """The engine of ``FTP.mirror``, run with the GIL released."""

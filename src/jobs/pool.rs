@@ -347,17 +347,30 @@ mod tests {
     fn never_more_than_the_cap() {
         let p = pool(Fake { limit: 100, ..Fake::default() }, 3);
         hammer(&p, 8, 10);
-        assert_eq!(p.connector().peak.load(Ordering::SeqCst), 3);
-        assert_eq!(p.connector().opened.load(Ordering::SeqCst), 3, "sessions are reused");
+        // (Fewer when the threads happen to run one after another.)
+        assert!(p.connector().peak.load(Ordering::SeqCst) <= 3);
+        assert!(p.connector().opened.load(Ordering::SeqCst) <= 3, "sessions are reused");
         assert_eq!(p.cap(), 3);
     }
 
     #[test]
     fn shrinks_when_the_server_refuses_logins() {
         let p = pool(Fake { limit: 2, ..Fake::default() }, 8);
+        let (a, b) = (p.get().unwrap(), p.get().unwrap());
+        std::thread::scope(|s| {
+            // The third login is refused: the caller waits for a session.
+            let third = s.spawn(|| p.get().map(|l| l.id));
+            while p.refusals() == 0 {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            assert_eq!(p.cap(), 2);
+            let id = a.id;
+            drop(a);
+            assert_eq!(third.join().unwrap().unwrap(), id);
+        });
+        drop(b);
         hammer(&p, 8, 5);
         assert_eq!(p.cap(), 2);
-        assert!(p.refusals() >= 1);
         assert_eq!(p.connector().peak.load(Ordering::SeqCst), 2);
     }
 

@@ -241,6 +241,12 @@ impl Session {
         self.owned
     }
 
+    /// Passive data connections (PASV/EPSV), which the server lets a
+    /// client request ahead; false in active mode (PORT/EPRT).
+    pub fn is_passive(&self) -> bool {
+        self.passive
+    }
+
     pub fn cancel(&self) -> &Cancel {
         &self.cancel
     }
@@ -271,14 +277,16 @@ impl Session {
     /// Sends several command lines in one write, for commands whose replies
     /// are read afterwards in order (pipelining): one round trip for all.
     pub fn send_batch(&self, lines: &[String]) -> Result<()> {
-        let mut data = String::new();
+        let mut data = Vec::new();
         for line in lines {
             check_line(line).map_err(|m| Error::Unsupported(m.to_owned()))?;
-            data.push_str(line);
-            data.push_str("\r\n");
+            data.extend_from_slice(&self.encoding.encode(line)?);
+            data.extend_from_slice(b"\r\n");
         }
-        let mut buf = data.as_bytes();
+        let mut buf = &data[..];
         let deadline = self.deadline();
+        // Every command is owed its reply from the first byte sent (see send).
+        self.pending.set(self.pending.get() + lines.len());
         while !buf.is_empty() {
             let n = self.cancel.block(|| self.ctrl.send(buf, deadline))?;
             buf = &buf[n..];
@@ -451,13 +459,44 @@ impl Session {
     /// (vsftpd, pyftpdlib, pure-ftpd, ProFTPD). When the passive command is
     /// refused, the other replies are read and the plain way is tried.
     pub fn open_data_pipelined(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
+        self.request_data(cmd, rest)?;
+        self.open_requested_data(cmd, rest)
+    }
+
+    /// The first half of [`open_data_pipelined`](Self::open_data_pipelined):
+    /// sends the passive command, REST and `cmd` in one write. The server
+    /// reads them once it is done with what came before, so a job that
+    /// knows what it fetches next can send this while the previous transfer
+    /// is still ending (see [`open_requested_data`](Self::open_requested_data)).
+    pub fn request_data(&self, cmd: &str, rest: Option<u64>) -> Result<()> {
+        self.request_data_after(&[], cmd, rest)
+    }
+
+    /// As [`request_data`](Self::request_data), with `before` (commands
+    /// whose replies the caller reads first) in the same write.
+    pub fn request_data_after(&self, before: &[String], cmd: &str, rest: Option<u64>) -> Result<()> {
+        if !self.passive {
+            // Active mode: the transfer starts in open_requested_data.
+            return if before.is_empty() { Ok(()) } else { self.send_batch(before) };
+        }
         let peer = self.ctrl.peer_addr();
-        let mut lines = vec![if peer.is_ipv4() { "PASV" } else { "EPSV" }.to_owned()];
+        let mut lines = before.to_vec();
+        lines.push(if peer.is_ipv4() { "PASV" } else { "EPSV" }.to_owned());
         if let Some(offset) = rest {
             lines.push(format!("REST {offset}"));
         }
         lines.push(cmd.to_owned());
-        self.send_batch(&lines)?;
+        self.send_batch(&lines)
+    }
+
+    /// The second half: reads the replies to what [`request_data`](Self::request_data)
+    /// sent (with the same `cmd` and `rest`) and opens the data connection.
+    pub fn open_requested_data(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
+        if !self.passive {
+            return self.open_data(cmd, rest);
+        }
+        let peer = self.ctrl.peer_addr();
+        let owed = 1 + usize::from(rest.is_some());
         let drain = |n: usize| -> Result<()> {
             for _ in 0..n {
                 self.reply()?;
@@ -482,7 +521,7 @@ impl Session {
                 SocketAddr::new(peer.ip(), port)
             }
             _ => {
-                drain(lines.len() - 1)?;
+                drain(owed)?;
                 if r.class() == 5 {
                     return self.open_data(cmd, rest);
                 }
@@ -492,7 +531,7 @@ impl Session {
         let mut connecting = match Connecting::start(addr, self.source.map(|s| SocketAddr::new(s.ip(), 0))) {
             Ok(c) => c,
             Err(e) => {
-                drain(lines.len() - 1)?;
+                drain(owed)?;
                 return Err(e.into());
             }
         };
@@ -579,6 +618,43 @@ impl Session {
             self.kill();
         }
         (self.cancel, self.timeout) = saved;
+    }
+
+    /// As [`settle`](Self::settle), for a session with a data request out
+    /// (sent by [`request_data`](Self::request_data) with these `cmd` and
+    /// `rest`) that nothing will read: its data connection is opened and
+    /// dropped first, so that the server is done with the request (a server
+    /// waiting for that connection reads no further command). `before`:
+    /// how many replies to commands sent ahead of it are still to be read;
+    /// `store`: the request sends data (STOR), ended at once with none.
+    pub fn settle_with_request(mut self, before: usize, cmd: &str, rest: Option<u64>, store: bool) {
+        let saved = (self.cancel.clone(), self.timeout);
+        self.cancel = Cancel::new();
+        self.timeout = Some(self.timeout.unwrap_or(SETTLE).min(SETTLE));
+        let ahead = (0..before).try_for_each(|_| self.reply().map(drop));
+        let requested = ahead.and_then(|()| self.open_requested_data(cmd, rest));
+        let in_step = match requested {
+            // Wait for the first bytes (or the end) before dropping it: some
+            // servers (pyftpdlib) leak the file of a transfer aborted before
+            // its data connection was accepted.
+            // A store ends with what was sent: nothing.
+            Ok((data, _)) if store => self.finish(data).is_ok() || self.resync().is_ok(),
+            Ok((data, _)) => {
+                let mut buf = vec![0u8; 64 * 1024];
+                match data.read(&mut buf) {
+                    Ok(0) => self.finish(data).is_ok() || self.resync().is_ok(),
+                    _ => self.abandon(data).is_ok(),
+                }
+            }
+            // Refused: every reply to the request has been read.
+            Err(Error::Reply(_)) => true,
+            Err(_) => false,
+        };
+        (self.cancel, self.timeout) = saved;
+        if !in_step {
+            self.kill();
+        }
+        self.settle();
     }
 
     /// NOOP, then every reply still owed, NOOP's included.

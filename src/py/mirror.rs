@@ -15,7 +15,7 @@ use pyo3::types::PyString;
 use crate::jobs::cancel::Cancel;
 use crate::jobs::mirror::ftp::{job_error, Features, FtpConnector, FtpRemote};
 use crate::jobs::mirror::glob::Filter;
-use crate::jobs::mirror::remote::{Fault, JobError};
+use crate::jobs::mirror::remote::JobError;
 use crate::jobs::mirror::run::{rjoin, run, Control, Job, MirrorError, Outcome};
 use crate::jobs::pool::{Config, Pool};
 use crate::jobs::session::Session;
@@ -78,7 +78,7 @@ pub fn _mirror_run(
     progress: Option<Bound<'_, PyAny>>,
     retries: u32,
     fail_fast: bool,
-    features: Vec<String>,
+    features: Vec<(String, String)>,
 ) -> PyResult<MirrorResult> {
     let filter = Filter::new(&include, &exclude).map_err(|e| PyValueError::new_err(e.to_string()))?;
     let (mut spec, conn, prot_p) = spec_of(ftp)?;
@@ -94,7 +94,7 @@ pub fn _mirror_run(
         retries,
         fail_fast,
     };
-    let features = Features::from_names(&features);
+    let features = Features::from_feat(&features, verify);
     let cancel = Cancel::new();
     let stop = Arc::new(AtomicBool::new(false));
     let ctl = Arc::new(Control::new(stop.clone()));
@@ -182,6 +182,5 @@ pub fn _mirror_run(
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MirrorResult>()?;
     m.add_function(wrap_pyfunction!(_mirror_run, m)?)?;
-    let _ = Fault::Permanent;
     Ok(())
 }

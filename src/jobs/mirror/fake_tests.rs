@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::glob::Filter;
 use super::plan::{Kind, Node};
-use super::remote::{Fault, JobError, OnBytes, Remote};
+use super::remote::{Fault, JobError, Next, OnBytes, Remote};
 use super::run::{run, Control, Job, MirrorError, Outcome};
 use crate::jobs::pool::{Config, Connector, Pool};
 
@@ -102,7 +102,14 @@ impl Remote for Session {
             .collect())
     }
 
-    fn download(&mut self, remote: &str, local: &Path, _: &Node, on_bytes: OnBytes<'_>) -> Result<u64, JobError> {
+    fn download(
+        &mut self,
+        remote: &str,
+        local: &Path,
+        _: &Node,
+        _: Option<Next<'_>>,
+        on_bytes: OnBytes<'_>,
+    ) -> Result<u64, JobError> {
         self.0.fault(remote)?;
         let data = match self.0.items.lock().unwrap().get(remote) {
             Some(Item::File(b, _)) => b.clone(),
@@ -123,6 +130,7 @@ impl Remote for Session {
         local: &Path,
         remote: &str,
         mtime: Option<i64>,
+        _: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
         self.0.fault(remote)?;
@@ -295,7 +303,7 @@ fn more_connections_than_the_server_allows() {
     let out = mirror(&srv, &j).unwrap();
     assert_eq!(out.transferred.len(), 40);
     assert!(out.failed.is_empty());
-    assert_eq!(srv.peak.load(Ordering::SeqCst), 2);
+    assert!(srv.peak.load(Ordering::SeqCst) <= 2);
     fs::remove_dir_all(&dst).unwrap();
 }
 

@@ -10,15 +10,17 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::jobs::cancel::Cancel;
+use crate::jobs::hash::{hash_prefix, Hasher};
 use crate::jobs::local::{commit, part_path};
 use crate::jobs::pool::Connector;
 use crate::jobs::session::{format_time_val, Session, Spec};
 use crate::jobs::upload::temp_name;
 use crate::jobs::Error;
+use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
 use crate::proto::listing::{parse_listing, Entry, EntryKind};
 
 use super::plan::{Kind, Node};
-use super::remote::{DirOp, Fault, JobError, OnBytes, Remote};
+use super::remote::{DirOp, Fault, JobError, Next, OnBytes, Remote};
 
 /// How much one read or write moves.
 const BLOCK: usize = 256 * 1024;
@@ -26,6 +28,9 @@ const BLOCK: usize = 256 * 1024;
 /// What the server offers, from its FEAT (names in upper case).
 #[derive(Clone, Debug, Default)]
 pub struct Features {
+    /// How to ask the server for a file's hash, to check downloads by
+    /// (`verify=True` and the server has HASH or an X command).
+    pub hash: Option<HashMethod>,
     pub mlsd: bool,
     pub mfmt: bool,
     pub mlst: bool,
@@ -38,7 +43,28 @@ impl Features {
     pub fn from_names<S: AsRef<str>>(names: &[S]) -> Self {
         let has = |n: &str| names.iter().any(|x| x.as_ref().eq_ignore_ascii_case(n));
         // MLSD is announced as MLST in FEAT (RFC 3659 §7.8).
-        Features { mlsd: has("MLST") || has("MLSD"), mfmt: has("MFMT"), mlst: has("MLST"), mdtm: has("MDTM") }
+        Features {
+            hash: None,
+            mlsd: has("MLST") || has("MLSD"),
+            mfmt: has("MFMT"),
+            mlst: has("MLST"),
+            mdtm: has("MDTM"),
+        }
+    }
+
+    /// From FEAT's `(NAME, params)` pairs; a hash method only with `verify`.
+    pub fn from_feat(feat: &[(String, String)], verify: bool) -> Self {
+        let names: Vec<&str> = feat.iter().map(|(n, _)| n.as_str()).collect();
+        let upper: Vec<(String, String)> = feat.iter().map(|(n, p)| (n.to_ascii_uppercase(), p.clone())).collect();
+        Features { hash: if verify { choose_hash(&upper, None) } else { None }, ..Features::from_names(&names) }
+    }
+
+    /// The command asking for the hash of `path`.
+    fn hash_command(&self, path: &str) -> Option<String> {
+        match self.hash.as_ref()? {
+            HashMethod::Hash { .. } => Some(format!("HASH {path}")),
+            HashMethod::XCommand(a) => Some(format!("{} {path}", a.x_command())),
+        }
     }
 }
 
@@ -51,6 +77,15 @@ pub struct FtpConnector {
     pub verify: bool,
 }
 
+/// A transfer requested ahead (see [`Next`]).
+#[derive(Debug)]
+enum Pending {
+    /// RETR of `remote` from `offset`, after the hash command when `hashed`.
+    Retr { remote: String, offset: u64, hashed: bool },
+    /// STOR to the temporary name `temp`.
+    Stor { temp: String },
+}
+
 /// One session, as mirror uses it.
 pub struct FtpRemote {
     session: Session,
@@ -58,11 +93,17 @@ pub struct FtpRemote {
     verify: bool,
     /// `LIST -a` (hidden files too) until the server refuses the option.
     list_all: bool,
+    /// A transfer already requested behind the previous one, whose replies
+    /// the next call reads.
+    prefetched: Option<Pending>,
+    /// `OPTS HASH` sent on this session (servers whose HASH default is not
+    /// the algorithm chosen).
+    hash_selected: bool,
 }
 
 impl FtpRemote {
     pub fn new(session: Session, features: Features, verify: bool) -> Self {
-        FtpRemote { session, features, verify, list_all: true }
+        FtpRemote { session, features, verify, list_all: true, prefetched: None, hash_selected: false }
     }
 }
 
@@ -76,7 +117,16 @@ impl Connector for FtpConnector {
     }
 
     fn is_refusal(&self, e: &Error) -> bool {
-        e.is_refusal()
+        // 421/530, or a server that drops the extra connection before or
+        // instead of its greeting (the pool only shrinks while others live).
+        let dropped = match e {
+            Error::Eof => true,
+            Error::Net(crate::client::Error::Io(io)) => {
+                matches!(io.kind(), std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionRefused)
+            }
+            _ => false,
+        };
+        e.is_refusal() || dropped
     }
 
     fn check(&self, s: &mut FtpRemote) -> bool {
@@ -85,8 +135,19 @@ impl Connector for FtpConnector {
 
     fn close(&self, s: FtpRemote) {
         // A session of the job's own is ended with QUIT; the user's own
-        // connection is brought back in step (or closed if it cannot be).
-        s.session.settle();
+        // connection is brought back in step (or closed if it cannot be),
+        // after the request it may have out.
+        match s.prefetched {
+            Some(Pending::Retr { remote, offset, hashed }) => s.session.settle_with_request(
+                usize::from(hashed),
+                &format!("RETR {remote}"),
+                (offset > 0).then_some(offset),
+                false,
+            ),
+            // An empty upload to the temporary name ends the request.
+            Some(Pending::Stor { temp }) => s.session.settle_with_request(0, &format!("STOR {temp}"), None, true),
+            None => s.session.settle(),
+        }
     }
 }
 
@@ -150,11 +211,37 @@ pub fn node_of(e: &Entry) -> Node {
     Node { kind, size: e.size, mtime: e.modified, precision: list_precision(e) }
 }
 
+/// Where a download of `local` starts: the length of its `.part` when that
+/// is shorter than the file, else 0 (start over).
+fn resume_offset(local: &Path, expect: &Node) -> u64 {
+    let have = std::fs::metadata(part_path(local)).map(|m| m.len()).unwrap_or(0);
+    match expect.size {
+        Some(size) if have < size => have,
+        _ => 0,
+    }
+}
+
 fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 impl FtpRemote {
+    /// `OPTS HASH <algorithm>` once per session: FEAT's mark of the current
+    /// algorithm may be stale (anything may have selected another since).
+    fn select_hash(&mut self) -> Result<(), JobError> {
+        if let Some(HashMethod::Hash { name, .. }) = &self.features.hash {
+            if !self.hash_selected {
+                let r = self.session.cmd(&format!("OPTS HASH {name}")).map_err(job_error)?;
+                if r.class() != 2 {
+                    // Cannot select it: no hash checks on this session.
+                    self.features.hash = None;
+                }
+                self.hash_selected = true;
+            }
+        }
+        Ok(())
+    }
+
     fn read_listing(&mut self, cmd: &str) -> Result<Vec<u8>, Error> {
         let s = &mut self.session;
         let (data, _) = s.open_data_pipelined(cmd, None)?;
@@ -182,25 +269,64 @@ impl FtpRemote {
         remote: &str,
         local: &Path,
         expect: &Node,
+        next: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
         let part = part_path(local);
-        // Resume a partial copy shorter than the file; start over otherwise.
-        let have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-        let offset = match expect.size {
-            Some(size) if have < size => have,
-            _ => 0,
+        let (offset, requested, hashed) = match self.prefetched.take() {
+            Some(Pending::Retr { remote: r, offset, hashed }) if r == remote => (offset, true, hashed),
+            // Cannot happen with the run's workers; the session is out of step.
+            Some(_) => return Err(out_of_step()),
+            None => (resume_offset(local, expect), false, false),
         };
-        let mut file =
-            OpenOptions::new().write(true).create(true).truncate(offset == 0).open(&part).map_err(local_err)?;
-        if offset > 0 {
-            file.set_len(offset).map_err(local_err)?;
-            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)).map_err(local_err)?;
+        let cmd = format!("RETR {remote}");
+        let rest = (offset > 0).then_some(offset);
+        if !requested {
+            // (A session with a request out selected its hash before.)
+            self.select_hash()?;
         }
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
-        let (data, _) =
-            s.open_data_pipelined(&format!("RETR {remote}"), (offset > 0).then_some(offset)).map_err(job_error)?;
+        let hashed = if requested {
+            hashed
+        } else {
+            let before: Vec<String> = self.features.hash_command(remote).into_iter().collect();
+            s.request_data_after(&before, &cmd, rest).map_err(job_error)?;
+            !before.is_empty()
+        };
+        // The server's hash, asked in the same write as the transfer.
+        let mut expected_hash = None;
+        if hashed {
+            let r = s.reply().map_err(job_error)?;
+            if r.class() == 2 {
+                let algorithm = self.features.hash.as_ref().map(HashMethod::algorithm);
+                expected_hash = algorithm.and_then(|a| parse_hash_reply(&r.text, a).map(|hex| (a, hex)));
+            }
+        }
+        // Opened only now, so that a refused RETR leaves no empty `.part`.
+        let (data, _) = s.open_requested_data(&cmd, rest).map_err(job_error)?;
+        let mut file = match OpenOptions::new().read(true).write(true).create(true).truncate(offset == 0).open(&part) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = s.abandon(data);
+                return Err(local_err(e));
+            }
+        };
+        if offset > 0 {
+            let sought =
+                file.set_len(offset).and_then(|()| std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)));
+            if let Err(e) = sought {
+                let _ = s.abandon(data);
+                return Err(local_err(e));
+            }
+        }
+        let mut hasher = expected_hash.as_ref().map(|(a, _)| Hasher::new(*a));
+        if let Some(h) = hasher.as_mut().filter(|_| offset > 0) {
+            if let Err(e) = hash_prefix(&file, offset, h, s.cancel()) {
+                let _ = s.abandon(data);
+                return Err(job_error(e));
+            }
+        }
         let mut got = 0u64;
         let mut buf = vec![0u8; BLOCK];
         let stopped = loop {
@@ -221,6 +347,9 @@ impl FtpRemote {
                 let _ = s.abandon(data);
                 return Err(local_err(e));
             }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&buf[..n]);
+            }
             got += n as u64;
             if !on_bytes(offset + got) {
                 break true;
@@ -230,15 +359,47 @@ impl FtpRemote {
             let _ = s.abandon(data);
             return Err(JobError::stopped());
         }
-        s.finish(data).map_err(job_error)?;
+        // All the data is in: ask for the next file now, so that the server
+        // reads the request as soon as it has confirmed this one (vsftpd
+        // waits for the last data to be acknowledged first, a round trip).
+        let complete = expect.size.is_none_or(|size| size == offset + got);
+        if let Some(n) = next.filter(|_| complete && s.is_passive()) {
+            let offset = resume_offset(n.local, n.expect);
+            let before: Vec<String> = self.features.hash_command(n.remote).into_iter().collect();
+            s.request_data_after(&before, &format!("RETR {}", n.remote), (offset > 0).then_some(offset))
+                .map_err(job_error)?;
+            self.prefetched = Some(Pending::Retr { remote: n.remote.to_owned(), offset, hashed: !before.is_empty() });
+        }
+        let s = &mut self.session;
+        if let Err(e) = s.finish(data) {
+            // With a request out, a session is only good for that request.
+            let mut e = job_error(e);
+            if self.prefetched.is_some() && e.fault == Fault::Permanent {
+                e.fault = Fault::Transient;
+            }
+            return Err(e);
+        }
         let len = offset + got;
         if self.verify {
-            if let Some(size) = expect.size.filter(|&n| n != len) {
+            let mismatch = match (expect.size, hasher, &expected_hash) {
+                (Some(size), _, _) if size != len => {
+                    Some(format!("size mismatch: the listing said {size} bytes, the transfer completed with {len}"))
+                }
+                (_, Some(h), Some((a, want))) => {
+                    let got = h.hex();
+                    (&got != want).then(|| {
+                        format!("{} mismatch: the server says {want}, the bytes received hash to {got}", a.name())
+                    })
+                }
+                _ => None,
+            };
+            if let Some(msg) = mismatch {
+                // The bytes are wrong: nothing to resume from.
                 drop(file);
                 let _ = std::fs::remove_file(&part);
-                return Err(job_error(Error::Verify(format!(
-                    "size mismatch: the listing said {size} bytes, the transfer completed with {len}"
-                ))));
+                let mut e = job_error(Error::Verify(msg));
+                e.fault = Fault::Transient;
+                return Err(e);
             }
         }
         drop(file);
@@ -254,14 +415,32 @@ impl FtpRemote {
         local: &Path,
         remote: &str,
         mtime: Option<i64>,
+        next: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
-        let mut file = File::open(local).map_err(local_err)?;
-        let size = file.metadata().map_err(local_err)?.len();
         let temp = temp_name(remote);
+        let cmd = format!("STOR {temp}");
+        let requested = match self.prefetched.take() {
+            Some(Pending::Stor { temp: t }) if t == temp => true,
+            Some(_) => return Err(out_of_step()),
+            None => false,
+        };
+        let (mut file, size) = match File::open(local).and_then(|f| f.metadata().map(|m| (f, m.len()))) {
+            Ok(x) => x,
+            Err(e) => {
+                if requested {
+                    // Still out: whoever uses the session next reads it.
+                    self.prefetched = Some(Pending::Stor { temp });
+                }
+                return Err(local_err(e));
+            }
+        };
         let s = &mut self.session;
-        s.binary().map_err(job_error)?;
-        let (data, _) = s.open_data_pipelined(&format!("STOR {temp}"), None).map_err(job_error)?;
+        if !requested {
+            s.binary().map_err(job_error)?;
+            s.request_data(&cmd, None).map_err(job_error)?;
+        }
+        let (data, _) = s.open_requested_data(&cmd, None).map_err(job_error)?;
         let mut sent = 0u64;
         let mut buf = vec![0u8; BLOCK];
         loop {
@@ -291,15 +470,24 @@ impl FtpRemote {
         if self.verify && sent != size {
             return Err(job_error(Error::Verify(format!("{} changed while it was sent", local.display()))));
         }
-        // The rename (and the time) in one round trip: the commands are
-        // sent together and their replies read in order.
+        // The rename (and the time) in one round trip, the commands sent
+        // together and their replies read in order; with them, the request
+        // for the next file, read by the next call.
         let mut batch = vec![format!("RNFR {temp}"), format!("RNTO {remote}")];
         let set_time = mtime.filter(|_| self.features.mfmt || self.features.mdtm);
         if let Some(t) = set_time {
             let verb = if self.features.mfmt { "MFMT" } else { "MDTM" };
             batch.push(format!("{verb} {} {remote}", format_time_val(t)));
         }
-        s.send_batch(&batch).map_err(job_error)?;
+        match next.filter(|_| s.is_passive()) {
+            Some(n) => {
+                let next_temp = temp_name(n.remote);
+                s.request_data_after(&batch, &format!("STOR {next_temp}"), None).map_err(job_error)?;
+                self.prefetched = Some(Pending::Stor { temp: next_temp });
+            }
+            None => s.send_batch(&batch).map_err(job_error)?,
+        }
+        let s = &mut self.session;
         let rnfr = s.reply().map_err(job_error)?;
         let rnto = s.reply().map_err(job_error)?;
         if set_time.is_some() {
@@ -316,6 +504,11 @@ impl FtpRemote {
     }
 }
 
+/// A session asked for another file than the one it requested ahead.
+fn out_of_step() -> JobError {
+    JobError::transient("a different file was requested on this session")
+}
+
 impl Remote for FtpRemote {
     fn list(&mut self, dir: &str) -> Result<Vec<(String, Node)>, JobError> {
         let mlsd = self.features.mlsd;
@@ -329,9 +522,12 @@ impl Remote for FtpRemote {
                 let all = if arg.is_empty() { "LIST -a".to_owned() } else { format!("LIST -a {arg}") };
                 match self.read_listing(&all) {
                     Ok(d) => d,
-                    Err(e) if matches!(e.code(), Some(500..=504)) => {
+                    // Servers without `ls` options refuse it (500-504) or take
+                    // "-a dir" for a path that does not exist (550, pyftpdlib).
+                    Err(e) if matches!(e.code(), Some(500..=504 | 550)) => {
+                        let data = self.read_listing(&plain).map_err(job_error)?;
                         self.list_all = false;
-                        self.read_listing(&plain).map_err(job_error)?
+                        data
                     }
                     Err(e) => return Err(job_error(e)),
                 }
@@ -350,8 +546,19 @@ impl Remote for FtpRemote {
             .collect())
     }
 
-    fn download(&mut self, remote: &str, local: &Path, expect: &Node, on_bytes: OnBytes<'_>) -> Result<u64, JobError> {
-        self.download_inner(remote, local, expect, on_bytes)
+    fn download(
+        &mut self,
+        remote: &str,
+        local: &Path,
+        expect: &Node,
+        next: Option<Next<'_>>,
+        on_bytes: OnBytes<'_>,
+    ) -> Result<u64, JobError> {
+        self.download_inner(remote, local, expect, next, on_bytes)
+    }
+
+    fn is_clean(&self) -> bool {
+        self.prefetched.is_none()
     }
 
     fn upload(
@@ -359,9 +566,10 @@ impl Remote for FtpRemote {
         local: &Path,
         remote: &str,
         mtime: Option<i64>,
+        next: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError> {
-        self.upload_inner(local, remote, mtime, on_bytes)
+        self.upload_inner(local, remote, mtime, next, on_bytes)
     }
 
     fn is_dir(&mut self, path: &str) -> Result<bool, JobError> {

@@ -1,6 +1,7 @@
 //! Mirror a directory tree between a server and the local disk: a plan made
 //! from the two trees' listings, run over a pool of sessions.
 
+pub mod control;
 pub mod ftp;
 pub mod glob;
 pub mod local;

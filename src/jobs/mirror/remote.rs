@@ -67,6 +67,14 @@ impl From<std::io::Error> for JobError {
 /// stop the transfer (leaving its partial file for a later resume).
 pub type OnBytes<'a> = &'a mut dyn FnMut(u64) -> bool;
 
+/// The file a session transfers after the current one (see [`Remote::download`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Next<'a> {
+    pub remote: &'a str,
+    pub local: &'a Path,
+    pub expect: &'a Node,
+}
+
 /// A directory operation for [`Remote::batch`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DirOp {
@@ -82,8 +90,16 @@ pub trait Remote: Send {
     /// Downloads `remote` into `local`, atomically (a `.part` file renamed
     /// into place once complete and verified), resuming a `.part` left by an
     /// earlier run. `expect` is what the listing said of the file. Returns
-    /// the bytes received.
-    fn download(&mut self, remote: &str, local: &Path, expect: &Node, on_bytes: OnBytes<'_>) -> Result<u64, JobError>;
+    /// the bytes received. `next` is the file this session downloads next,
+    /// which the session may start asking for before this call returns.
+    fn download(
+        &mut self,
+        remote: &str,
+        local: &Path,
+        expect: &Node,
+        next: Option<Next<'_>>,
+        on_bytes: OnBytes<'_>,
+    ) -> Result<u64, JobError>;
     /// Uploads `local` to `remote`, atomically where the server allows, and
     /// sets the remote time to `mtime` where the server supports it (MFMT).
     fn upload(
@@ -91,12 +107,19 @@ pub trait Remote: Send {
         local: &Path,
         remote: &str,
         mtime: Option<i64>,
+        next: Option<Next<'_>>,
         on_bytes: OnBytes<'_>,
     ) -> Result<u64, JobError>;
     /// Whether `path` is a directory (for servers that list a missing
     /// directory as an empty one).
     fn is_dir(&mut self, path: &str) -> Result<bool, JobError>;
     fn mkdir(&mut self, dir: &str) -> Result<(), JobError>;
+    /// False while the session has a request out that only the transfer of
+    /// the `next` file it was given consumes: such a session is closed, not
+    /// handed to anyone else.
+    fn is_clean(&self) -> bool {
+        true
+    }
     /// Deletes a file (DELE) or an empty directory (RMD).
     fn remove(&mut self, path: &str, dir: bool) -> Result<(), JobError>;
 

@@ -4,14 +4,15 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
 
+pub use super::control::{rjoin, with_retries, Control, Progress, Snapshot};
 use super::glob::Filter;
 use super::local;
 use super::plan::{plan, Action, Kind, Node, Options, Tree};
-use super::remote::{DirOp, Fault, JobError, Remote};
+use super::remote::{DirOp, Fault, JobError, Next, Remote};
 use super::walk;
 use crate::jobs::pool::{Connector, Lease, Pool, PoolError};
 
@@ -50,132 +51,6 @@ pub enum MirrorError {
     Failed { path: String, error: JobError },
     /// The stop flag was raised (Ctrl-C).
     Stopped,
-}
-
-/// Progress counters, read by the calling thread while workers run.
-#[derive(Default)]
-pub struct Progress {
-    pub bytes_done: AtomicU64,
-    pub bytes_total: AtomicU64,
-    pub files_done: AtomicUsize,
-    pub files_total: AtomicUsize,
-    pub current: Mutex<String>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Snapshot {
-    pub path: String,
-    pub bytes_done: u64,
-    pub bytes_total: u64,
-    pub files_done: usize,
-    pub files_total: usize,
-}
-
-/// Shared between the run and whoever watches it.
-#[derive(Default)]
-pub struct Control {
-    /// Raised to stop (Ctrl-C), and by a `fail_fast` failure; the pool
-    /// watches the same flag.
-    pub stop: Arc<AtomicBool>,
-    pub progress: Progress,
-    first_failure: Mutex<Option<(String, JobError)>>,
-}
-
-impl Control {
-    pub fn new(stop: Arc<AtomicBool>) -> Self {
-        Control { stop, ..Control::default() }
-    }
-
-    pub fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    pub fn snapshot(&self) -> Snapshot {
-        let p = &self.progress;
-        Snapshot {
-            path: p.current.lock().unwrap().clone(),
-            bytes_done: p.bytes_done.load(Ordering::Relaxed),
-            bytes_total: p.bytes_total.load(Ordering::Relaxed),
-            files_done: p.files_done.load(Ordering::Relaxed),
-            files_total: p.files_total.load(Ordering::Relaxed),
-        }
-    }
-
-    fn fail_fast(&self, path: &str, e: &JobError) {
-        let mut first = self.first_failure.lock().unwrap();
-        if first.is_none() {
-            *first = Some((path.to_owned(), e.clone()));
-        }
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
-/// A remote root joined with a relative path.
-pub fn rjoin(root: &str, rel: &str) -> String {
-    match (root, rel) {
-        (r, "") => r.to_owned(),
-        ("", r) => r.to_owned(),
-        (root, rel) if root.ends_with('/') => format!("{root}{rel}"),
-        (root, rel) => format!("{root}/{rel}"),
-    }
-}
-
-/// Waits `d`, or less if the stop flag rises.
-fn pause(d: Duration, ctl: &Control) {
-    let until = Instant::now() + d;
-    while !ctl.stopped() {
-        let left = until.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        std::thread::sleep(left.min(Duration::from_millis(20)));
-    }
-}
-
-/// Runs `op` on the leased session (taking one if there is none), again on
-/// a fresh session after a transient failure, up to `retries` more times
-/// with a growing pause. A session whose state is unknown after a failure
-/// is closed, never handed back.
-pub fn with_retries<'p, C, T>(
-    pool: &'p Pool<C>,
-    lease: &mut Option<Lease<'p, C>>,
-    retries: u32,
-    ctl: &Control,
-    mut op: impl FnMut(&mut C::Session) -> Result<T, JobError>,
-) -> Result<T, JobError>
-where
-    C: Connector,
-    C::Session: Remote,
-{
-    let mut attempt = 0;
-    loop {
-        if ctl.stopped() {
-            return Err(JobError::stopped());
-        }
-        let result = match lease {
-            Some(l) => op(l),
-            None => match pool.get() {
-                Ok(l) => op(lease.insert(l)),
-                Err(PoolError::Stopped) => return Err(JobError::stopped()),
-                Err(PoolError::Open(e)) => Err(JobError::transient(e.to_string())),
-            },
-        };
-        match result {
-            Ok(v) => return Ok(v),
-            Err(e) => {
-                if e.fault != Fault::Permanent {
-                    if let Some(l) = lease.take() {
-                        l.discard();
-                    }
-                }
-                if e.fault != Fault::Transient || attempt >= retries || ctl.stopped() {
-                    return Err(e);
-                }
-                pause(Duration::from_millis(100 << attempt.min(4)), ctl);
-                attempt += 1;
-            }
-        }
-    }
 }
 
 struct Sides<'a> {
@@ -392,30 +267,42 @@ where
         for _ in 0..workers.min(transfers.len()) {
             scope.spawn(|| {
                 let mut lease: Option<Lease<'_, C>> = None;
+                // A file this worker already claimed (and may have asked for).
+                let mut current: Option<usize> = None;
                 loop {
                     if ctl.stopped() {
-                        return;
+                        break;
                     }
                     // Take a session before taking a file (see walk.rs).
-                    if lease.is_none() && next.load(Ordering::Relaxed) < transfers.len() {
+                    if lease.is_none() && (current.is_some() || next.load(Ordering::Relaxed) < transfers.len()) {
                         match pool.get() {
                             Ok(l) => lease = Some(l),
-                            Err(PoolError::Stopped) => return,
+                            Err(PoolError::Stopped) => break,
                             // Leave the files to workers that have a session;
                             // with none, the files are reported below.
-                            Err(PoolError::Open(_)) => return,
+                            Err(PoolError::Open(e)) => {
+                                if let Some(i) = current.take() {
+                                    report(&transfers[i].0, JobError::transient(e.to_string()));
+                                }
+                                break;
+                            }
                         }
                     }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let i = current.take().unwrap_or_else(|| next.fetch_add(1, Ordering::Relaxed));
                     let Some((path, node)) = transfers.get(i) else {
-                        return;
+                        break;
                     };
                     if under_unmade(path) {
                         report(path, JobError::permanent("its directory could not be made"));
                         continue;
                     }
+                    // Claim the following file now, so that its request can
+                    // go out behind this transfer.
+                    let following = Some(next.fetch_add(1, Ordering::Relaxed)).filter(|&j| j < transfers.len());
+                    let hint = following.map(|j| &transfers[j]).filter(|(p, _)| !under_unmade(p));
                     *ctl.progress.current.lock().unwrap() = path.clone();
-                    let result = transfer_one(job, &sides, pool, &mut lease, ctl, path, node);
+                    let result = transfer_one(job, &sides, pool, &mut lease, ctl, path, node, hint);
+                    current = following;
                     match result {
                         Ok(n) => {
                             bytes.fetch_add(n, Ordering::Relaxed);
@@ -423,6 +310,14 @@ where
                             done.lock().unwrap().push(path.clone());
                         }
                         Err(e) => report(path, e),
+                    }
+                }
+                // A session with a request out is good for nothing else.
+                if let Some(l) = lease.take() {
+                    if l.is_clean() {
+                        drop(l);
+                    } else {
+                        l.discard();
                     }
                 }
             });
@@ -538,6 +433,7 @@ where
     out
 }
 
+#[allow(clippy::too_many_arguments)]
 /// One file, with retries; counts its bytes into the progress as they come
 /// and takes them back out if the attempt fails.
 fn transfer_one<'p, C>(
@@ -548,6 +444,7 @@ fn transfer_one<'p, C>(
     ctl: &Control,
     path: &str,
     node: &Node,
+    following: Option<&(String, Node)>,
 ) -> Result<u64, JobError>
 where
     C: Connector,
@@ -555,6 +452,7 @@ where
 {
     let local_path = sides.local(path);
     let remote_path = sides.remote(path);
+    let following = following.map(|(p, n)| (sides.remote(p), sides.local(p), n));
     let progress = &ctl.progress;
     with_retries(pool, lease, job.retries, ctl, |s| {
         let mut counted = 0u64;
@@ -565,10 +463,11 @@ where
             }
             !ctl.stopped()
         };
+        let next = following.as_ref().map(|(remote, local, expect)| Next { remote, local, expect });
         let r = if job.upload {
-            s.upload(&local_path, &remote_path, node.mtime, &mut on_bytes)
+            s.upload(&local_path, &remote_path, node.mtime, next, &mut on_bytes)
         } else {
-            s.download(&remote_path, &local_path, node, &mut on_bytes).and_then(|n| {
+            s.download(&remote_path, &local_path, node, next, &mut on_bytes).and_then(|n| {
                 // The listing's time, so that the next run sees a match.
                 if let Some(t) = node.mtime {
                     local::set_mtime(&local_path, t)?;

@@ -4,10 +4,10 @@
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use super::control::{rjoin, with_retries, Control};
 use super::glob::Filter;
 use super::plan::{Kind, Tree};
 use super::remote::{JobError, Remote};
-use super::run::{rjoin, with_retries, Control};
 use crate::jobs::pool::{Connector, Lease, Pool};
 
 pub struct Walked {
