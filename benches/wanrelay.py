@@ -152,20 +152,23 @@ class WanRelay:
     # -- accepting -------------------------------------------------------------------
 
     def _accept_loop(self, lst, target, control, once):
-        """Accepts clients on ``lst``; ``once``: a data listener, closed after one."""
-        while not self._closing.is_set():
-            try:
-                client, _ = lst.accept()
-            except OSError:
-                return
+        """Accepts clients on ``lst``; ``once``: a data listener, closed after one
+        (or after ACCEPT_TIMEOUT without any)."""
+        try:
+            while not self._closing.is_set():
+                try:
+                    client, _ = lst.accept()
+                except OSError:
+                    return
+                with self._lock:
+                    self.connections += 1
+                _spawn(self._serve, client, target, control)
+                if once:
+                    return
+        finally:
             with self._lock:
-                self.connections += 1
-            _spawn(self._serve, client, target, control)
-            if once:
-                break
-        with self._lock:
-            self._listeners.discard(lst)
-        _close_listener(lst)
+                self._listeners.discard(lst)
+            _close_listener(lst)
 
     def _serve(self, client, target, control):
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
