@@ -109,7 +109,7 @@ def tree_digest(top):
 
 def ps_lines():
     return subprocess.run(
-        ["ps", "-eo", "args"], capture_output=True, text=True, check=True
+        ["ps", "-ww", "-eo", "args"], capture_output=True, text=True, check=True
     ).stdout
 
 
