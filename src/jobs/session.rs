@@ -392,23 +392,47 @@ impl Session {
         if peer.is_ipv4() {
             let r = self.cmd("PASV")?;
             if r.code == 227 {
-                let (host, p1, p2) = parse227(&r.text).map_err(|_| Error::Proto(r.text.clone()))?;
-                let port = port_of(p1, p2).ok_or_else(|| Error::Proto(r.text.clone()))?;
-                let ip: IpAddr = if self.trust_pasv_ipv4 {
-                    host.parse().map_err(|_| Error::Proto(r.text.clone()))?
-                } else {
-                    peer.ip()
-                };
-                return Ok(SocketAddr::new(ip, port));
+                return self.passive_target(&r);
             }
             if r.class() != 5 {
                 return Err(Error::Reply(r.text));
             }
         }
         let r = check(self.cmd("EPSV")?, 2)?;
+        self.passive_target(&r)
+    }
+
+    /// The data address a 227 (PASV) or 229 (EPSV) reply names; the
+    /// control connection's peer unless a 227's own address is trusted.
+    fn passive_target(&self, r: &Reply) -> Result<SocketAddr> {
+        let peer = self.ctrl.peer_addr();
+        if r.code == 227 {
+            let (host, p1, p2) = parse227(&r.text).map_err(|_| Error::Proto(r.text.clone()))?;
+            let port = port_of(p1, p2).ok_or_else(|| Error::Proto(r.text.clone()))?;
+            let ip: IpAddr =
+                if self.trust_pasv_ipv4 { host.parse().map_err(|_| Error::Proto(r.text.clone()))? } else { peer.ip() };
+            return Ok(SocketAddr::new(ip, port));
+        }
         let port = parse229(&r.text).map_err(|_| Error::Proto(r.text.clone()))?;
         let port: u16 = port.trim().parse().map_err(|_| Error::Proto(r.text.clone()))?;
         Ok(SocketAddr::new(peer.ip(), port))
+    }
+
+    /// The data connection for a transfer whose 1xx reply `r` is in:
+    /// the size that reply announced, and TLS when PROT P is on.
+    fn finish_data(&self, conn: Conn, r: &Reply) -> Result<(Data, Option<u64>)> {
+        let size = match parse150(&r.text) {
+            Ok(Some(digits)) => digits.parse().ok(),
+            _ => None,
+        };
+        let data = Data { conn, cancel: self.cancel.clone(), timeout: self.timeout };
+        if self.prot_p {
+            let session = self.tls.clone().ok_or_else(|| Error::Unsupported("PROT P without TLS".into()))?;
+            data.conn.start_tls(session, true)?;
+            let deadline = self.deadline();
+            self.cancel.block(|| data.conn.handshake(deadline))?;
+        }
+        Ok((data, size))
     }
 
     /// Opens a passive data connection and starts `cmd` on it (after
@@ -438,18 +462,7 @@ impl Session {
             let (stream, _) = self.cancel.block(|| listener.accept(deadline))?;
             (Conn::new(stream, self.timeout)?, r)
         };
-        let size = match parse150(&r.text) {
-            Ok(Some(digits)) => digits.parse().ok(),
-            _ => None,
-        };
-        let data = Data { conn, cancel: self.cancel.clone(), timeout: self.timeout };
-        if self.prot_p {
-            let session = self.tls.clone().ok_or_else(|| Error::Unsupported("PROT P without TLS".into()))?;
-            data.conn.start_tls(session, true)?;
-            let deadline = self.deadline();
-            self.cancel.block(|| data.conn.handshake(deadline))?;
-        }
-        Ok((data, size))
+        self.finish_data(conn, &r)
     }
 
     /// Like [`open_data`](Self::open_data), with one round trip less: the
@@ -505,21 +518,7 @@ impl Session {
         };
         let r = self.reply()?;
         let addr = match (r.code, peer.is_ipv4()) {
-            (227, true) => {
-                let (host, p1, p2) = parse227(&r.text).map_err(|_| Error::Proto(r.text.clone()))?;
-                let port = port_of(p1, p2).ok_or_else(|| Error::Proto(r.text.clone()))?;
-                let ip: IpAddr = if self.trust_pasv_ipv4 {
-                    host.parse().map_err(|_| Error::Proto(r.text.clone()))?
-                } else {
-                    peer.ip()
-                };
-                SocketAddr::new(ip, port)
-            }
-            (229, _) => {
-                let port = parse229(&r.text).map_err(|_| Error::Proto(r.text.clone()))?;
-                let port: u16 = port.trim().parse().map_err(|_| Error::Proto(r.text.clone()))?;
-                SocketAddr::new(peer.ip(), port)
-            }
+            (227, true) | (229, _) => self.passive_target(&r)?,
             _ => {
                 drain(owed)?;
                 if r.class() == 5 {
@@ -550,18 +549,7 @@ impl Session {
             r = self.reply()?;
         }
         let r = check(r, 1)?;
-        let size = match parse150(&r.text) {
-            Ok(Some(digits)) => digits.parse().ok(),
-            _ => None,
-        };
-        let data = Data { conn, cancel: self.cancel.clone(), timeout: self.timeout };
-        if self.prot_p {
-            let session = self.tls.clone().ok_or_else(|| Error::Unsupported("PROT P without TLS".into()))?;
-            data.conn.start_tls(session, true)?;
-            let deadline = self.deadline();
-            self.cancel.block(|| data.conn.handshake(deadline))?;
-        }
-        Ok((data, size))
+        self.finish_data(conn, &r)
     }
 
     /// REST (when given), then the transfer command; its 1xx reply.
