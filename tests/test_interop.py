@@ -26,7 +26,7 @@ import random
 
 import pytest
 from serverfarm import HUGE_NAME, KINDS, huge_payload, supports
-from support import CONTENT, TIMEOUT, sha256
+from support import CONTENT, TIMEOUT, resync, sha256
 
 MODES = ("plain", "explicit", "implicit")
 DATACONNS = {"ipv4": ("pasv", "epsv", "port", "eprt"), "ipv6": ("epsv", "eprt")}
@@ -115,26 +115,6 @@ def nlst(ftp):
 
 def join(directory, name):
     return f"{directory.rstrip('/')}/{name}"
-
-
-def resync(ftp):
-    """After an abort: read the replies still due (the RETR's and the ABOR's,
-    however the server words them) up to the answer to a NOOP.
-
-    Without TLS, ABOR goes as TCP urgent data, whose last byte (the LF) a
-    server such as ProFTPD takes out of band: what is left, "ABOR\\r", then
-    prefixes the next command, which is answered "500 'ABOR NOOP' not
-    understood" (ftplib alike)."""
-    ftp.putcmd("NOOP")
-    stale = []
-    for _ in range(5):
-        reply = ftp.getmultiline()
-        if reply.startswith("200") or (
-            reply.startswith("500") and "ABOR NOOP" in reply
-        ):
-            return stale
-        stale.append(reply)
-    raise AssertionError(f"no answer to NOOP after {stale}")
 
 
 def abort_mid_retr(lib, ftp, kind, path):

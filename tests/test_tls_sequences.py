@@ -21,7 +21,7 @@ from itertools import islice
 
 import pytest
 from serverfarm import HUGE_NAME, huge_payload, supports
-from support import TIMEOUT, sha256
+from support import TIMEOUT, resync, sha256
 
 OPS = (
     "nlst",
@@ -76,26 +76,6 @@ def client_context(srv, version):
     ctx = srv.client_context()
     ctx.minimum_version = ctx.maximum_version = version
     return ctx
-
-
-def resync(ftp):
-    """After an abort: read the replies still due (the RETR's and the ABOR's,
-    however the server words them) up to the answer to a NOOP.
-
-    Without TLS, ABOR goes as TCP urgent data, whose last byte (the LF) a
-    server such as ProFTPD takes out of band: what is left, "ABOR\\r", then
-    prefixes the next command, which is answered "500 'ABOR NOOP' not
-    understood" (ftplib alike)."""
-    ftp.putcmd("NOOP")
-    stale = []
-    for _ in range(5):
-        reply = ftp.getmultiline()
-        if reply.startswith("200") or (
-            reply.startswith("500") and "ABOR NOOP" in reply
-        ):
-            return stale
-        stale.append(reply)
-    raise AssertionError(f"no answer to NOOP after {stale}")
 
 
 class Runner:
