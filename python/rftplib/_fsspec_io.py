@@ -271,6 +271,18 @@ class _Transfers:
                     return entry
         return None
 
+    def _collect_jobs(self, run):
+        """The (source, target) pairs that fsspec's ``get``/``put`` hands to
+        ``get_file``/``put_file`` while ``run()`` runs, collected instead of
+        done one by one, so that the pool can run them at once."""
+        jobs = []
+        self._local.jobs = jobs
+        try:
+            run()
+        finally:
+            self._local.jobs = None
+        return jobs
+
     def get(
         self,
         rpath,
@@ -281,10 +293,9 @@ class _Transfers:
         **kwargs,
     ):
         """As fsspec's ``get``, with the files fetched over the pool at once."""
-        jobs = []
-        self._local.jobs = jobs
-        try:
-            super().get(
+        base = super().get
+        jobs = self._collect_jobs(
+            lambda: base(
                 rpath,
                 lpath,
                 recursive=recursive,
@@ -292,8 +303,7 @@ class _Transfers:
                 maxdepth=maxdepth,
                 **kwargs,
             )
-        finally:
-            self._local.jobs = None
+        )
         dirs = [
             (r, lp)
             for r, lp in jobs
@@ -422,10 +432,9 @@ class _Transfers:
         **kwargs,
     ):
         """As fsspec's ``put``, with the files sent over the pool at once."""
-        jobs = []
-        self._local.jobs = jobs
-        try:
-            super().put(
+        base = super().put
+        jobs = self._collect_jobs(
+            lambda: base(
                 lpath,
                 rpath,
                 recursive=recursive,
@@ -433,8 +442,7 @@ class _Transfers:
                 maxdepth=maxdepth,
                 **kwargs,
             )
-        finally:
-            self._local.jobs = None
+        )
         dirs = sorted({rp for lp, rp in jobs if os.path.isdir(lp)})
         parents = sorted({self._parent(rp) for lp, rp in jobs if not os.path.isdir(lp)})
         for d in sorted(set(dirs) | set(parents)):
