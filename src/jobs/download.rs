@@ -6,15 +6,17 @@ use std::fs::File;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::SyncSender;
+use std::sync::Arc;
 
+use crate::proto::address::parse257;
 use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
 
 use super::error::{Error, Result};
 use super::hash::{hash_prefix, Hasher};
 use super::local;
-use super::parallel::{ranged, Openers};
+use super::parallel::{ranged, Later, Openers};
 use super::ranges::{self, Range};
-use super::session::{parse_time_val, Session};
+use super::session::{check, parse_time_val, size_of_reply, Session};
 use super::splice::{Pipe, PIPE_SIZE};
 
 pub use super::job::Job;
@@ -58,9 +60,34 @@ pub struct Probe {
     pub digest: Option<(HashMethod, String)>,
 }
 
-fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions) -> Result<Probe> {
-    s.binary()?;
-    let mut size = s.size(&opts.remote)?;
+/// What the server says about the file; with `learn_cwd`, also the
+/// session's directory (PWD), for sibling sessions to start in. PWD, TYPE I
+/// and SIZE go out in one write.
+fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions, learn_cwd: bool) -> Result<(Probe, Option<String>)> {
+    if learn_cwd && s.is_owned() {
+        // The caller's session was lost: where it was is no longer known.
+        return Err(Error::Unsupported("the session was lost before its current directory was known".into()));
+    }
+    let type_i = !s.is_binary();
+    let mut lines = Vec::with_capacity(3);
+    if learn_cwd {
+        lines.push("PWD".to_owned());
+    }
+    if type_i {
+        lines.push("TYPE I".to_owned());
+    }
+    lines.push(format!("SIZE {}", opts.remote));
+    let mut replies = s.batch(&lines)?.into_iter();
+    let mut next = || replies.next().ok_or(Error::Eof);
+    let mut cwd = None;
+    if learn_cwd {
+        let r = check(next()?, 2)?;
+        cwd = Some(parse257(&r.text).map_err(|_| Error::Proto(r.text))?);
+    }
+    if type_i {
+        check(next()?, 2)?;
+    }
+    let mut size = size_of_reply(next()?)?;
     let mut mtime = None;
     let mlst = job.has_feature("MLST");
     if (size.is_none() || opts.preserve_mtime) && mlst {
@@ -83,7 +110,7 @@ fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions) -> Result<Probe> {
             digest = server_digest(s, &method, &opts.remote)?.map(|hex| (method, hex));
         }
     }
-    Ok(Probe { size, mtime, digest })
+    Ok((Probe { size, mtime, digest }, cwd))
 }
 
 /// Asks the server for its hash of `path`; None if it declines.
@@ -106,19 +133,35 @@ pub fn server_digest(s: &Session, method: &HashMethod, path: &str) -> Result<Opt
 }
 
 /// Downloads `opts.remote` over `first` (and, for ranges, sibling sessions).
-pub fn download(job: &Job, first: Session, opts: &DownloadOptions, sink: Sink) -> Result<Outcome> {
+/// When `job.spec.cwd` is not known yet (and sessions can be opened), it is
+/// learnt on `first` and recorded in the job.
+pub fn download(job: &mut Job, first: Session, opts: &DownloadOptions, sink: Sink) -> Result<Outcome> {
     let mut slot = Some(first);
-    // Sibling sessions log in while the first one probes: one login's worth
-    // of round trips saved on a distant server.
+    let learn_cwd = job.spec.cwd.is_none() && job.spec.credentials.is_some();
+    let cwd = Arc::new(Later::default());
+    if !learn_cwd {
+        cwd.set(Ok(job.spec.cwd.clone()));
+    }
+    // Sibling sessions log in while the first one probes the file (and
+    // learns the directory they change to): a login's worth of round trips
+    // saved on a distant server.
     let ahead = matches!(sink, Sink::Path { .. }) && opts.connections > 1 && job.spec.credentials.is_some();
-    let openers = if ahead { Openers::start(job, opts.connections - 1) } else { Openers::none(job) };
-    let p = match job.with_retries(&mut slot, |s| probe(job, s, opts)) {
-        Ok(p) => p,
+    let openers = if ahead { Openers::start(job, opts.connections - 1, cwd.clone()) } else { Openers::none(job) };
+    let p = match job.with_retries(&mut slot, |s| probe(job, s, opts, learn_cwd)) {
+        Ok((p, dir)) => {
+            if learn_cwd {
+                job.spec.cwd = dir.clone();
+            }
+            cwd.set(Ok(dir));
+            p
+        }
         Err(e) => {
+            cwd.set(Err(e.to_string()));
             openers.discard();
             return Err(e);
         }
     };
+    let job = &*job;
     job.progress.set_total(p.size);
     match sink {
         Sink::Stream(tx) => {

@@ -9,10 +9,12 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use super::cancel::Cancel;
+use super::data::Data;
 use super::download::{check_digest, DownloadOptions, Outcome, Probe};
 use super::error::{Error, Result};
 use super::hash::{hash_prefix, Hasher};
@@ -20,6 +22,37 @@ use super::job::Job;
 use super::local;
 use super::ranges::{self, Range};
 use super::session::Session;
+
+/// A value one thread learns and others wait for (the directory the
+/// sibling sessions change to, learnt on the first session while they
+/// connect).
+#[derive(Default)]
+pub struct Later<T> {
+    value: Mutex<Option<std::result::Result<T, String>>>,
+    ready: Condvar,
+}
+
+impl<T: Clone> Later<T> {
+    pub fn set(&self, v: std::result::Result<T, String>) {
+        let mut g = self.value.lock().unwrap();
+        if g.is_none() {
+            *g = Some(v);
+            self.ready.notify_all();
+        }
+    }
+
+    /// Waits for the value, in slices so that `cancel` is obeyed.
+    pub fn wait(&self, cancel: &Cancel) -> Result<T> {
+        let mut g = self.value.lock().unwrap();
+        loop {
+            cancel.check()?;
+            if let Some(v) = g.as_ref() {
+                return v.clone().map_err(Error::Unsupported);
+            }
+            g = self.ready.wait_timeout(g, Duration::from_millis(50)).unwrap().0;
+        }
+    }
+}
 
 /// Sessions being opened ahead of time, while the first one probes the
 /// file, with their own cancel flag: once there is no work left for them,
@@ -34,13 +67,15 @@ impl Openers {
         Openers { handles: Vec::new(), cancel: job.cancel.child() }
     }
 
-    /// Starts opening `n` sessions in the background.
-    pub fn start(job: &Job, n: usize) -> Openers {
+    /// Starts opening `n` sessions in the background; each changes to the
+    /// directory `cwd` names once it is known (their logins go out in one
+    /// write after the greeting, by when the first session has learnt it).
+    pub fn start(job: &Job, n: usize, cwd: Arc<Later<Option<String>>>) -> Openers {
         let cancel = job.cancel.child();
         let handles = (0..n)
             .map(|_| {
-                let (spec, cancel) = (job.spec.clone(), cancel.clone());
-                std::thread::spawn(move || Session::open(&spec, &cancel))
+                let (spec, cancel, cwd) = (job.spec.clone(), cancel.clone(), cwd.clone());
+                std::thread::spawn(move || Session::open_in(&spec, &cancel, || cwd.wait(&cancel)))
             })
             .collect();
         Openers { handles, cancel }
@@ -88,8 +123,15 @@ struct Inner {
 
 impl Inner {
     /// One range reserved per worker, so that each session that opens has
-    /// work of its own; the rest queued.
-    fn new(pieces: Vec<Range>, workers: usize) -> Inner {
+    /// work of its own; the rest queued. Worker 0 (the caller's session,
+    /// which must end each transfer in step) gets the range that ends where
+    /// the file does: it ends with the server's 226 rather than with ABOR.
+    fn new(pieces: Vec<Range>, workers: usize, size: u64) -> Inner {
+        let mut pieces = pieces;
+        if let Some(i) = pieces.iter().position(|r| r.end == size) {
+            let last = pieces.remove(i);
+            pieces.insert(0, last);
+        }
         let mut queue: VecDeque<Range> = pieces.into();
         let active = (0..workers).map(|_| queue.pop_front().map(|r| (r.start, r.end))).collect();
         Inner { queue, active, started: vec![false; workers] }
@@ -111,22 +153,14 @@ impl Board {
         let range = match g.queue.pop_front() {
             Some(r) => r,
             None => {
-                let largest = g
-                    .active
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, a)| a.map(|a| (i, a)))
-                    .max_by_key(|(_, (pos, end))| end.saturating_sub(*pos));
-                let Some((victim, (pos, end))) =
-                    largest.filter(|(_, (p, e))| e.saturating_sub(*p) >= 2 * self.min_steal)
-                else {
+                let Some((victim, at)) = ranges::steal(&g.active, self.min_steal) else {
                     // A worker still logging in may yet give its range back.
                     let opening = (0..g.active.len()).any(|j| !g.started[j] && g.active[j].is_some());
                     return if opening { Take::Wait } else { Take::Done };
                 };
-                let mid = pos + (end - pos) / 2;
-                g.active[victim] = Some((pos, mid));
-                Range { start: mid, end }
+                let end = g.active[victim].map_or(at, |a| a.1);
+                g.active[victim] = g.active[victim].map(|(pos, _)| (pos, at));
+                Range { start: at, end }
             }
         };
         g.active[worker] = Some((range.start, range.end));
@@ -190,7 +224,7 @@ pub fn ranged(
     let pieces = ranges::spread(&todo, n, opts.min_range);
     let workers = n.min(pieces.len()).max(1);
     let board = Board {
-        inner: Mutex::new(Inner::new(pieces, workers)),
+        inner: Mutex::new(Inner::new(pieces, workers, size)),
         // A new range costs about four round trips: not worth it for less.
         min_steal: opts.min_range.max(4 << 20),
     };
@@ -227,11 +261,28 @@ pub fn ranged(
                 used.fetch_add(1, Ordering::SeqCst);
                 let mut buf = vec![0u8; opts.blocksize.clamp(1, 4 << 20)];
                 let chunk = job.read_size(buf.len());
+                // A transfer stopped at the end of its range, still to be
+                // aborted before the session's next command.
+                let mut open: Option<Data> = None;
+                let fail = |e: Error| {
+                    let mut f = failure.lock().unwrap();
+                    if f.is_none() && !matches!(e, Error::Cancelled) {
+                        *f = Some(e);
+                    }
+                    job.cancel.cancel();
+                };
                 loop {
                     let range = match board.take(i) {
                         Take::Range(r) => r,
                         Take::Wait => {
-                            if job.cancel.sleep(std::time::Duration::from_millis(10)).is_err() {
+                            if open.is_some() {
+                                let r = job.with_retries(&mut slot, |s| open.take().map_or(Ok(()), |d| s.abandon(d)));
+                                if let Err(e) = r {
+                                    fail(e);
+                                    break;
+                                }
+                            }
+                            if job.cancel.sleep(Duration::from_millis(10)).is_err() {
                                 break;
                             }
                             continue;
@@ -240,20 +291,33 @@ pub fn ranged(
                     };
                     let mut pos = range.start;
                     let r = job.with_retries(&mut slot, |s| {
+                        if let Some(d) = open.take() {
+                            s.abandon(d)?;
+                        }
                         fetch_range(job, s, board, i, cmd, &mut pos, size, file, &mut buf[..chunk])
                     });
                     board.release(i);
-                    if let Err(e) = r {
-                        let mut f = failure.lock().unwrap();
-                        if f.is_none() && !matches!(e, Error::Cancelled) {
-                            *f = Some(e);
+                    match r {
+                        Ok(d) => open = d,
+                        Err(e) => {
+                            fail(e);
+                            break;
                         }
-                        job.cancel.cancel();
-                        break;
                     }
                 }
                 if let Some(s) = slot {
-                    s.close();
+                    // A session of the job's own is closed as it is, with
+                    // its transfer: no ABOR round trip at the end. The
+                    // caller's must be left in step.
+                    let aborted = match open {
+                        Some(d) if !s.is_owned() => s.abandon(d).is_ok(),
+                        _ => true,
+                    };
+                    if aborted {
+                        s.close();
+                    } else {
+                        s.settle();
+                    }
                 }
             });
         }
@@ -284,8 +348,9 @@ pub fn ranged(
 }
 
 /// One range: REST, then its bytes written in place up to its end (which
-/// another worker may bring closer meanwhile); then ABOR unless the range
-/// runs to the end of the file.
+/// another worker may bring closer meanwhile). A range that stops short of
+/// the end of the file returns its data connection, for the caller to abort
+/// (or, at the very end, simply to close with the session).
 #[allow(clippy::too_many_arguments)]
 fn fetch_range(
     job: &Job,
@@ -297,13 +362,14 @@ fn fetch_range(
     size: u64,
     file: &File,
     buf: &mut [u8],
-) -> Result<()> {
+) -> Result<Option<Data>> {
     let mut end = board.advance(worker, *pos);
     if *pos >= end {
-        return Ok(());
+        return Ok(None);
     }
     s.binary()?;
-    let (data, _) = s.open_data(cmd, (*pos > 0).then_some(*pos))?;
+    // PASV, REST and RETR in one write (see Session::open_data_pipelined).
+    let (data, _) = s.open_data_pipelined(cmd, (*pos > 0).then_some(*pos))?;
     while *pos < end {
         let want = buf.len().min((end - *pos) as usize);
         let n = data.read(&mut buf[..want])?;
@@ -330,10 +396,10 @@ fn fetch_range(
             return Err(Error::Verify(format!("size mismatch: the server said {size} bytes and sent more")));
         }
         s.finish(data)?;
+        Ok(None)
     } else {
-        s.abandon(data)?;
+        Ok(Some(data))
     }
-    Ok(())
 }
 
 /// Whether every byte is zero: compared a page at a time with a page of
@@ -357,7 +423,7 @@ mod tests {
     }
 
     fn board(queue: Vec<Range>, workers: usize) -> Board {
-        Board { inner: Mutex::new(Inner::new(queue, workers)), min_steal: 10 }
+        Board { inner: Mutex::new(Inner::new(queue, workers, 1000)), min_steal: 10 }
     }
 
     #[test]

@@ -54,6 +54,25 @@ pub fn spread(todo: &[Range], n: usize, min_len: u64) -> Vec<Range> {
     out
 }
 
+/// Where a worker that ran out of work takes over, so that all finish
+/// together: the second half of the longest range still being fetched.
+/// `active` holds, per worker, the (position, end) of what it still has to
+/// fetch. Returns the victim and the split point (the victim's new end,
+/// the thief's start), or None when no range is at least `2 * min` bytes
+/// long: a shorter one ends sooner than a new transfer would start.
+pub fn steal(active: &[Option<(u64, u64)>], min: u64) -> Option<(usize, u64)> {
+    let (victim, (pos, end)) = active
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| a.map(|a| (i, a)))
+        .max_by_key(|(_, (pos, end))| end.saturating_sub(*pos))?;
+    let left = end.saturating_sub(pos);
+    if left < 2 * min.max(1) {
+        return None;
+    }
+    Some((victim, pos + left / 2))
+}
+
 const STATE_MAGIC: &str = "rftplib-ranges 1";
 
 /// The state file's text: the file size, then one missing range a line.
@@ -129,6 +148,31 @@ mod tests {
         let total: u64 = r.iter().map(Range::len).sum();
         assert_eq!(total, 400);
         assert!(r.iter().all(|x| (x.start >= 500 && x.end <= 800) || x.end <= 100));
+    }
+
+    #[test]
+    fn steal_splits_the_longest_remainder_in_half() {
+        // Worker 1 is at 200 of [100, 400): 200 bytes left, the most.
+        let active = [Some((50, 100)), Some((200, 400)), None, Some((400, 500))];
+        assert_eq!(steal(&active, 10), Some((1, 300)));
+        // What is left counts, not where the range started.
+        let active = [Some((0, 1000)), Some((990, 1100))];
+        assert_eq!(steal(&active, 10), Some((0, 500)));
+        // Odd lengths: the victim keeps the shorter half.
+        assert_eq!(steal(&[Some((0, 21))], 10), Some((0, 10)));
+    }
+
+    #[test]
+    fn steal_leaves_short_ranges_alone() {
+        assert_eq!(steal(&[Some((0, 19)), Some((100, 110))], 10), None);
+        assert_eq!(steal(&[Some((0, 20))], 10), Some((0, 10)));
+        assert_eq!(steal(&[None, None], 10), None);
+        assert_eq!(steal(&[], 10), None);
+        // A worker past its end (its end moved while it read) has nothing left.
+        assert_eq!(steal(&[Some((300, 200))], 10), None);
+        // min 0 still never makes empty ranges.
+        assert_eq!(steal(&[Some((5, 6))], 0), None);
+        assert_eq!(steal(&[Some((5, 7))], 0), Some((0, 6)));
     }
 
     #[test]

@@ -158,6 +158,17 @@ impl Session {
 
     /// Opens a new session: connect, TLS, login, PBSZ/PROT, TYPE I, CWD.
     pub fn open(spec: &Spec, cancel: &Cancel) -> Result<Session> {
+        Self::open_in(spec, cancel, || Ok(spec.cwd.clone()))
+    }
+
+    /// As [`open`](Self::open), with the directory to change to asked of
+    /// `cwd` only once the server has greeted: a job can learn it on
+    /// another session while this one connects. Everything after the
+    /// greeting (and TLS) goes out in one write, USER, PASS, PBSZ/PROT,
+    /// TYPE I and CWD: one round trip for the whole login. vsftpd,
+    /// ProFTPD, pure-ftpd and pyftpdlib read them in turn; a server that
+    /// asks for ACCT gets the rest again one by one.
+    pub fn open_in(spec: &Spec, cancel: &Cancel, cwd: impl FnOnce() -> Result<Option<String>>) -> Result<Session> {
         let Some(creds) = &spec.credentials else {
             return Err(Error::Unsupported("no credentials to open another session: log in with login() first".into()));
         };
@@ -197,22 +208,48 @@ impl Session {
                 s.start_tls(session)?;
             }
         }
-        s.login(creds)?;
+        let cwd = cwd()?;
+        let mut setup = Vec::new();
         if let Some(tls) = &spec.tls {
-            s.expect("PBSZ 0", 2)?;
-            s.expect(if tls.prot_p { "PROT P" } else { "PROT C" }, 2)?;
-            s.prot_p = tls.prot_p;
+            setup.push("PBSZ 0".to_owned());
+            setup.push(if tls.prot_p { "PROT P" } else { "PROT C" }.to_owned());
         }
-        // TYPE I and CWD go out together: one round trip instead of two.
-        s.send("TYPE I")?;
-        if let Some(cwd) = &spec.cwd {
-            s.send(&format!("CWD {cwd}"))?;
+        setup.push("TYPE I".to_owned());
+        if let Some(cwd) = &cwd {
+            setup.push(format!("CWD {cwd}"));
         }
-        check(s.reply()?, 2)?;
+        let mut lines = vec![format!("USER {}", creds.user), format!("PASS {}", creds.passwd)];
+        lines.extend(setup.iter().cloned());
+        s.send_batch(&lines)?;
+        let user = s.reply()?;
+        let pass = s.reply()?;
+        let logged_in = match user.class() {
+            // PASS came too early (no password needed): its answer is ignored.
+            2 => true,
+            3 => match pass.class() {
+                2 => true,
+                3 => false,
+                _ => return Err(Error::Reply(pass.text)),
+            },
+            _ => return Err(Error::Reply(user.text)),
+        };
+        if logged_in {
+            for _ in &setup {
+                check(s.reply()?, 2)?;
+            }
+        } else {
+            // ACCT asked for: what followed PASS was refused; again in order.
+            for _ in &setup {
+                s.reply()?;
+            }
+            s.expect(&format!("ACCT {}", creds.acct), 2)?;
+            s.send_batch(&setup)?;
+            for _ in &setup {
+                check(s.reply()?, 2)?;
+            }
+        }
+        s.prot_p = spec.tls.as_ref().is_some_and(|t| t.prot_p);
         s.binary = true;
-        if spec.cwd.is_some() {
-            check(s.reply()?, 2)?;
-        }
         Ok(s)
     }
 
@@ -220,17 +257,6 @@ impl Session {
         self.ctrl.start_tls(session, false)?;
         let deadline = self.deadline();
         self.cancel.block(|| self.ctrl.handshake(deadline))
-    }
-
-    fn login(&self, c: &Credentials) -> Result<()> {
-        let mut r = self.cmd(&format!("USER {}", c.user))?;
-        if r.class() == 3 {
-            r = self.cmd(&format!("PASS {}", c.passwd))?;
-        }
-        if r.class() == 3 {
-            r = self.cmd(&format!("ACCT {}", c.acct))?;
-        }
-        check(r, 2).map(drop)
     }
 
     fn deadline(&self) -> Deadline {
@@ -347,12 +373,28 @@ impl Session {
     /// SIZE: `Ok(None)` when the server has no SIZE command (500/502),
     /// an error for any other refusal (550: no such file).
     pub fn size(&self, path: &str) -> Result<Option<u64>> {
-        let r = self.cmd(&format!("SIZE {path}"))?;
-        match r.code {
-            213 => r.text[3..].trim().parse().map(Some).map_err(|_| Error::Proto(r.text)),
-            500 | 502 | 504 => Ok(None),
-            _ => Err(Error::Reply(r.text)),
+        size_of_reply(self.cmd(&format!("SIZE {path}"))?)
+    }
+
+    /// Whether TYPE I has been sent on this session.
+    pub fn is_binary(&self) -> bool {
+        self.binary
+    }
+
+    /// Sends `lines` in one write and returns their replies in order,
+    /// whatever they are: one round trip for commands that do not depend on
+    /// each other's answers. An accepted `TYPE I` among them counts as sent.
+    pub fn batch(&mut self, lines: &[String]) -> Result<Vec<Reply>> {
+        self.send_batch(lines)?;
+        let mut replies = Vec::with_capacity(lines.len());
+        for line in lines {
+            let r = self.reply()?;
+            if line == "TYPE I" && r.class() == 2 {
+                self.binary = true;
+            }
+            replies.push(r);
         }
+        Ok(replies)
     }
 
     /// MDTM as Unix seconds (UTC); None when unsupported or unparsable.
@@ -577,8 +619,12 @@ impl Session {
     /// that the session is in step again whatever the server answered.
     pub fn abandon(&self, data: Data) -> Result<()> {
         data.conn.close();
-        self.send("ABOR")?;
-        self.noop_then_wait()
+        // One write: a NOOP sent on its own would wait for ABOR's ACK (Nagle).
+        self.send_batch(&["ABOR".to_owned(), "NOOP".to_owned()])?;
+        while self.pending.get() > 0 {
+            self.reply()?;
+        }
+        Ok(())
     }
 
     /// After a failed transfer whose control connection may still be in
@@ -734,6 +780,16 @@ impl Session {
     /// Closes the control connection whoever owns it (it is out of step).
     pub fn kill(&self) {
         self.ctrl.close();
+    }
+}
+
+/// SIZE's answer: `Ok(None)` when the server has no SIZE command (500/502),
+/// an error for any other refusal (550: no such file).
+pub fn size_of_reply(r: Reply) -> Result<Option<u64>> {
+    match r.code {
+        213 => r.text[3..].trim().parse().map(Some).map_err(|_| Error::Proto(r.text)),
+        500 | 502 | 504 => Ok(None),
+        _ => Err(Error::Reply(r.text)),
     }
 }
 

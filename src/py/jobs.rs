@@ -255,10 +255,11 @@ fn start(
     retries: u32,
     rate_limit: Option<u64>,
     features: Vec<(String, String)>,
+    learn_cwd: bool,
 ) -> crate::jobs::Result<(Job, Session)> {
     let mut spec = spec;
     let first = Session::wrap(conn, prot_p, &spec, cancel);
-    if spec.credentials.is_some() {
+    if learn_cwd && spec.credentials.is_some() {
         spec.cwd = Some(first.pwd()?);
     }
     let job = Job {
@@ -345,8 +346,9 @@ fn _download(
     };
     let (c, p) = (cancel.clone(), counter.clone());
     let outcome = drive(py, &cancel, &counter, progress, feed, move || {
-        let (job, first) = start(spec, conn, prot_p, &c, &p, retries, rate_limit, features)?;
-        download(&job, first, &opts, sink)
+        // download() asks the directory itself, together with its first commands.
+        let (mut job, first) = start(spec, conn, prot_p, &c, &p, retries, rate_limit, features, false)?;
+        download(&mut job, first, &opts, sink)
     })?;
     Ok(report(outcome))
 }
@@ -396,7 +398,7 @@ fn _upload(
     let opts = UploadOptions { remote, resume, atomic, verify, mtime, blocksize };
     let (c, p) = (cancel.clone(), counter.clone());
     let outcome = drive(py, &cancel, &counter, progress, feed, move || {
-        let (job, first) = start(spec, conn, prot_p, &c, &p, retries, rate_limit, features)?;
+        let (job, first) = start(spec, conn, prot_p, &c, &p, retries, rate_limit, features, true)?;
         upload(&job, first, &opts, source)
     })?;
     Ok(report(outcome))
