@@ -225,8 +225,7 @@ pub fn ranged(
     let workers = n.min(pieces.len()).max(1);
     let board = Board {
         inner: Mutex::new(Inner::new(pieces, workers, size)),
-        // A new range costs about four round trips: not worth it for less.
-        min_steal: opts.min_range.max(4 << 20),
+        min_steal: ranges::min_steal(size, workers, opts.min_range),
     };
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let used = AtomicUsize::new(0);
@@ -368,8 +367,12 @@ fn fetch_range(
         return Ok(None);
     }
     s.binary()?;
-    // PASV, REST and RETR in one write (see Session::open_data_pipelined).
-    let (data, _) = s.open_data_pipelined(cmd, (*pos > 0).then_some(*pos))?;
+    let rest = (*pos > 0).then_some(*pos);
+    // A session of the job's own sends PASV, REST and RETR in one write (see
+    // Session::open_data_pipelined). The caller's connects first: stopped
+    // (Ctrl-C) before the data connection, a server that waits for it would
+    // answer nothing more, and the caller's session must stay usable.
+    let (data, _) = if s.is_owned() { s.open_data_pipelined(cmd, rest)? } else { s.open_data(cmd, rest)? };
     while *pos < end {
         let want = buf.len().min((end - *pos) as usize);
         let n = data.read(&mut buf[..want])?;

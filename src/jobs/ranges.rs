@@ -73,6 +73,16 @@ pub fn steal(active: &[Option<(u64, u64)>], min: u64) -> Option<(usize, u64)> {
     Some((victim, pos + left / 2))
 }
 
+/// The shortest piece worth splitting off for another connection, for a
+/// file of `size` bytes over `n`: an eighth of each connection's share,
+/// between `min_range` and 4 MiB. A new range costs a few round trips
+/// (PASV, REST and RETR, a data connection), so on a distant server 4 MiB
+/// (0.2 s at 20 MB/s) is about the least worth it; a small file's tail is
+/// still balanced in smaller pieces.
+pub fn min_steal(size: u64, n: usize, min_range: u64) -> u64 {
+    (size / (8 * n.max(1) as u64)).min(4 << 20).max(min_range)
+}
+
 const STATE_MAGIC: &str = "rftplib-ranges 1";
 
 /// The state file's text: the file size, then one missing range a line.
@@ -160,6 +170,15 @@ mod tests {
         assert_eq!(steal(&active, 10), Some((0, 500)));
         // Odd lengths: the victim keeps the shorter half.
         assert_eq!(steal(&[Some((0, 21))], 10), Some((0, 10)));
+    }
+
+    #[test]
+    fn min_steal_scales_with_each_share() {
+        assert_eq!(min_steal(256 << 20, 4, 256 << 10), 4 << 20);
+        assert_eq!(min_steal(256 << 20, 8, 256 << 10), 4 << 20);
+        assert_eq!(min_steal(24 << 20, 4, 256 << 10), 768 << 10);
+        assert_eq!(min_steal(1 << 20, 4, 256 << 10), 256 << 10);
+        assert_eq!(min_steal(0, 0, 1), 1);
     }
 
     #[test]

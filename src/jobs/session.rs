@@ -619,10 +619,15 @@ impl Session {
     /// that the session is in step again whatever the server answered.
     pub fn abandon(&self, data: Data) -> Result<()> {
         data.conn.close();
-        // One write: a NOOP sent on its own would wait for ABOR's ACK (Nagle).
-        self.send_batch(&["ABOR".to_owned(), "NOOP".to_owned()])?;
+        self.send("ABOR")?;
+        self.send("NOOP")?;
         while self.pending.get() > 0 {
-            self.reply()?;
+            if self.reply()?.class() == 1 {
+                // The transfer's 1xx is in already: another one is its end,
+                // as pure-ftpd words a transfer cut short ("150 0.013
+                // seconds (measured here), ...").
+                self.pending.set(self.pending.get().saturating_sub(1));
+            }
         }
         Ok(())
     }
