@@ -46,6 +46,14 @@ def payload():
     return random.Random(77).randbytes(SIZE)
 
 
+class CountFeat:
+    feats: ClassVar[list] = []
+
+    def ftp_FEAT(self, line):
+        self.feats.append(line)
+        return super().ftp_FEAT(line)
+
+
 class SlowFirstRange:
     """pyftpdlib: the RETR that starts at offset 0 is throttled to SLOW
     while ``slow`` is set; every RETR's offset is recorded in ``starts``."""
@@ -105,7 +113,9 @@ def uneven(root, payload):
     """pyftpdlib serving big24.bin, the range from 0 much slower than the
     others: the mixin's class attributes say what happened."""
     (root / "big24.bin").write_bytes(payload)
-    mixin = type("Slow", (SlowFirstRange,), {"starts": [], "slow": True})
+    mixin = type(
+        "Slow", (SlowFirstRange, CountFeat), {"starts": [], "slow": True, "feats": []}
+    )
     dtp = _slow_dtp()
 
     class WithDtp:
@@ -213,6 +223,19 @@ def test_ctrl_c_while_ranges_are_split_then_resume(lib, uneven, payload, tmp_pat
     ftp.quit()
     assert 0 < result.resumed_from < SIZE
     assert file_hash(target) == sha256(payload)
+
+
+def test_feat_asked_with_the_first_commands_is_kept_for_the_session(
+    lib, uneven, tmp_path
+):
+    uneven.mixin.slow = False
+    ftp = login(lib, uneven)
+    ftp.download("big24.bin", tmp_path / "a.bin", connections=2)
+    assert len(uneven.mixin.feats) == 1
+    assert "SIZE" in ftp.feat()
+    ftp.download("big24.bin", tmp_path / "b.bin")
+    ftp.quit()
+    assert len(uneven.mixin.feats) == 1  # asked once, on the caller's session only
 
 
 # -- the pipelined sibling sessions on every server ----------------------------

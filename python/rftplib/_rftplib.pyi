@@ -177,9 +177,10 @@ def _download(
     rate_limit: float | None,
     preserve_mtime: bool,
     blocksize: int,
-    features: list[tuple[str, str]],
-) -> _Reported:
-    """The engine of ``FTP.download``: ``(bytes, size, resumed_from, connections, checksum, mtime)``."""
+    features: list[tuple[str, str]] | None,
+) -> tuple[int, int, int, int, tuple[str, str] | None, int | None, list[tuple[str, str]] | None]:
+    """The engine of ``FTP.download``: ``(bytes, size, resumed_from, connections, checksum, mtime,
+    features)``; *features* None: FEAT is asked with the first commands and returned last."""
 
 def _upload(
     ftp: FTP,

@@ -27,17 +27,29 @@ def feat(self):
 
     Cached per control connection: a new ``connect()`` asks again.
     """
+    cached = _cached_feat(self)
+    if cached is not None:
+        return cached
+    features = dict(_parse_feat(self.sendcmd("FEAT")))
+    _remember_feat(self, features)
+    return dict(features)
+
+
+def _cached_feat(self):
+    """FEAT as cached for the current control connection, or None."""
     sock = self.sock
     cached = self.__dict__.get(_FEAT_CACHE)
     if cached is not None and sock is not None and cached[0]() is sock:
         return dict(cached[1])
-    features = dict(_parse_feat(self.sendcmd("FEAT")))
+    return None
+
+
+def _remember_feat(self, features):
     try:
-        ref = weakref.ref(sock)
+        ref = weakref.ref(self.sock)
     except TypeError:  # a socket object without weak references
-        return features
-    self.__dict__[_FEAT_CACHE] = (ref, features)
-    return dict(features)
+        return
+    self.__dict__[_FEAT_CACHE] = (ref, dict(features))
 
 
 def _check_ready(self):
@@ -225,7 +237,8 @@ def download(
             target = os.path.join(target, _basename(remote))
     callback, bar = _progress_callback(progress, _basename(remote) if remote else "")
     _check_ready(self)
-    features = _features_or_none(self)
+    # Not known yet: the engine asks FEAT together with its first commands.
+    features = _cached_feat(self)
     start = time.monotonic()
     try:
         reported = _download(
@@ -241,12 +254,14 @@ def download(
             None if rate_limit is None else float(rate_limit),
             bool(preserve_mtime),
             0 if blocksize is None else int(blocksize),
-            list(features.items()),
+            None if features is None else list(features.items()),
         )
     finally:
         if bar is not None:
             bar.close()
-    return _result(remote, target if fileobj is None else fileobj, start, reported)
+    if reported[6] is not None:
+        _remember_feat(self, reported[6])
+    return _result(remote, target if fileobj is None else fileobj, start, reported[:6])
 
 
 def upload(

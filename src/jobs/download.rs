@@ -9,7 +9,7 @@ use std::sync::mpsc::SyncSender;
 use std::sync::Arc;
 
 use crate::proto::address::parse257;
-use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
+use crate::proto::feat::{choose_hash, parse_feat, parse_hash_reply, HashMethod};
 
 use super::error::{Error, Result};
 use super::hash::{hash_prefix, Hasher};
@@ -30,6 +30,9 @@ pub struct DownloadOptions {
     pub blocksize: usize,
     /// Ranges shorter than this are not split further.
     pub min_range: u64,
+    /// FEAT is not known yet: ask it with the first commands (and report
+    /// it in the outcome, for the caller to keep).
+    pub ask_feat: bool,
 }
 
 /// Where the bytes go.
@@ -50,6 +53,8 @@ pub struct Outcome {
     pub connections: usize,
     pub checksum: Option<(String, String)>,
     pub mtime: Option<i64>,
+    /// FEAT, when the job asked for it (`DownloadOptions::ask_feat`).
+    pub features: Option<Vec<(String, String)>>,
 }
 
 /// What the server told about the file before the transfer.
@@ -60,16 +65,28 @@ pub struct Probe {
     pub digest: Option<(HashMethod, String)>,
 }
 
+/// What a probe learnt besides the file: the caller's directory (PWD), for
+/// sibling sessions to start in, and FEAT when it was not known.
+struct Learnt {
+    cwd: Option<String>,
+    features: Option<Vec<(String, String)>>,
+    /// FEAT was answered (2xx): worth keeping for the session.
+    feat_answered: bool,
+}
+
 /// What the server says about the file; with `learn_cwd`, also the
-/// session's directory (PWD), for sibling sessions to start in. PWD, TYPE I
-/// and SIZE go out in one write.
-fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions, learn_cwd: bool) -> Result<(Probe, Option<String>)> {
+/// session's directory, and with `opts.ask_feat` its FEAT. FEAT, PWD,
+/// TYPE I and SIZE go out in one write.
+fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions, learn_cwd: bool) -> Result<(Probe, Learnt)> {
     if learn_cwd && s.is_owned() {
         // The caller's session was lost: where it was is no longer known.
         return Err(Error::Unsupported("the session was lost before its current directory was known".into()));
     }
     let type_i = !s.is_binary();
-    let mut lines = Vec::with_capacity(3);
+    let mut lines = Vec::with_capacity(4);
+    if opts.ask_feat {
+        lines.push("FEAT".to_owned());
+    }
     if learn_cwd {
         lines.push("PWD".to_owned());
     }
@@ -79,18 +96,25 @@ fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions, learn_cwd: bool) ->
     lines.push(format!("SIZE {}", opts.remote));
     let mut replies = s.batch(&lines)?.into_iter();
     let mut next = || replies.next().ok_or(Error::Eof);
-    let mut cwd = None;
+    let mut learnt = Learnt { cwd: None, features: None, feat_answered: false };
+    if opts.ask_feat {
+        let r = next()?;
+        // A server without FEAT (500/502) has no extensions to use.
+        learnt.feat_answered = r.class() == 2;
+        learnt.features = Some(if learnt.feat_answered { parse_feat(&r.text) } else { Vec::new() });
+    }
     if learn_cwd {
         let r = check(next()?, 2)?;
-        cwd = Some(parse257(&r.text).map_err(|_| Error::Proto(r.text))?);
+        learnt.cwd = Some(parse257(&r.text).map_err(|_| Error::Proto(r.text))?);
     }
     if type_i {
         check(next()?, 2)?;
     }
     let mut size = size_of_reply(next()?)?;
+    let features = learnt.features.as_ref().unwrap_or(&job.features);
+    let has_feature = |name: &str| features.iter().any(|(n, _)| n == name);
     let mut mtime = None;
-    let mlst = job.has_feature("MLST");
-    if (size.is_none() || opts.preserve_mtime) && mlst {
+    if (size.is_none() || opts.preserve_mtime) && has_feature("MLST") {
         if let Some(facts) = s.mlst(&opts.remote)? {
             for (k, v) in facts {
                 match k.as_str() {
@@ -106,11 +130,11 @@ fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions, learn_cwd: bool) ->
     }
     let mut digest = None;
     if opts.verify {
-        if let Some(method) = choose_hash(&job.features, None) {
+        if let Some(method) = choose_hash(features, None) {
             digest = server_digest(s, &method, &opts.remote)?.map(|hex| (method, hex));
         }
     }
-    Ok((Probe { size, mtime, digest }, cwd))
+    Ok((Probe { size, mtime, digest }, learnt))
 }
 
 /// Asks the server for its hash of `path`; None if it declines.
@@ -147,12 +171,17 @@ pub fn download(job: &mut Job, first: Session, opts: &DownloadOptions, sink: Sin
     // saved on a distant server.
     let ahead = matches!(sink, Sink::Path { .. }) && opts.connections > 1 && job.spec.credentials.is_some();
     let openers = if ahead { Openers::start(job, opts.connections - 1, cwd.clone()) } else { Openers::none(job) };
+    let feat_answered;
     let p = match job.with_retries(&mut slot, |s| probe(job, s, opts, learn_cwd)) {
-        Ok((p, dir)) => {
+        Ok((p, learnt)) => {
             if learn_cwd {
-                job.spec.cwd = dir.clone();
+                job.spec.cwd = learnt.cwd.clone();
             }
-            cwd.set(Ok(dir));
+            cwd.set(Ok(learnt.cwd));
+            if let Some(features) = learnt.features {
+                job.features = features;
+            }
+            feat_answered = learnt.feat_answered;
             p
         }
         Err(e) => {
@@ -161,9 +190,10 @@ pub fn download(job: &mut Job, first: Session, opts: &DownloadOptions, sink: Sin
             return Err(e);
         }
     };
+    let learnt = feat_answered.then(|| job.features.clone());
     let job = &*job;
     job.progress.set_total(p.size);
-    match sink {
+    let outcome = match sink {
         Sink::Stream(tx) => {
             let mut out = Out::Stream(tx);
             let mut hasher = p.digest.as_ref().map(|(m, _)| Hasher::new(m.algorithm()));
@@ -171,7 +201,15 @@ pub fn download(job: &mut Job, first: Session, opts: &DownloadOptions, sink: Sin
             let got = single(job, &mut slot, opts, p.size, 0, &mut out, &mut hasher)?;
             close_slot(slot);
             let checksum = check_digest(&p, hasher)?;
-            Ok(Outcome { bytes: got, size: got, resumed_from: 0, connections: 1, checksum, mtime: p.mtime })
+            Ok(Outcome {
+                bytes: got,
+                size: got,
+                resumed_from: 0,
+                connections: 1,
+                checksum,
+                mtime: p.mtime,
+                features: None,
+            })
         }
         Sink::Path { target, part } => {
             let result = to_file(job, slot, openers, opts, &p, &part);
@@ -195,7 +233,8 @@ pub fn download(job: &mut Job, first: Session, opts: &DownloadOptions, sink: Sin
                 Err(e) => Err(e),
             }
         }
-    }
+    };
+    outcome.map(|o| Outcome { features: learnt, ..o })
 }
 
 fn close_slot(slot: Option<Session>) {
@@ -287,7 +326,15 @@ fn to_file(
     };
     close_slot(slot);
     let checksum = check_digest(p, hasher)?;
-    Ok(Outcome { bytes: got, size: offset + got, resumed_from: offset, connections: 1, checksum, mtime: None })
+    Ok(Outcome {
+        bytes: got,
+        size: offset + got,
+        resumed_from: offset,
+        connections: 1,
+        checksum,
+        mtime: None,
+        features: None,
+    })
 }
 
 enum Out {

@@ -343,7 +343,15 @@ pub fn ranged(
         hash_prefix(file, size, &mut h, &job.cancel)?;
         checksum = check_digest(p, Some(h))?;
     }
-    Ok(Outcome { bytes: size - resumed, size, resumed_from: resumed, connections, checksum, mtime: None })
+    Ok(Outcome {
+        bytes: size - resumed,
+        size,
+        resumed_from: resumed,
+        connections,
+        checksum,
+        mtime: None,
+        features: None,
+    })
 }
 
 /// One range: REST, then its bytes written in place up to its end (which

@@ -196,7 +196,15 @@ pub fn upload(job: &Job, first: Session, opts: &UploadOptions, mut source: Sourc
         set_remote_mtime(&mut s, job, &opts.remote, t)?;
     }
     s.close();
-    Ok(Outcome { bytes: sent_total, size: total, resumed_from: resumed, connections: 1, checksum, mtime: opts.mtime })
+    Ok(Outcome {
+        bytes: sent_total,
+        size: total,
+        resumed_from: resumed,
+        connections: 1,
+        checksum,
+        mtime: opts.mtime,
+        features: None,
+    })
 }
 
 fn rename(s: &Session, from: &str, to: &str) -> Result<()> {

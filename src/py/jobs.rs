@@ -280,6 +280,9 @@ fn report(o: Outcome) -> Reported {
     (o.bytes, o.size, o.resumed_from, o.connections, o.checksum, o.mtime)
 }
 
+/// What `_download` returns: as `_upload`, then FEAT when it was asked.
+type Downloaded = (u64, u64, u64, usize, Option<(String, String)>, Option<i64>, Option<Vec<(String, String)>>);
+
 fn check_args(retries: i64, rate_limit: Option<f64>, blocksize: i64) -> PyResult<(u32, Option<u64>, usize)> {
     if retries < 0 {
         return Err(PyValueError::new_err("retries must be >= 0"));
@@ -315,8 +318,8 @@ fn _download(
     rate_limit: Option<f64>,
     preserve_mtime: bool,
     blocksize: i64,
-    features: Vec<(String, String)>,
-) -> PyResult<Reported> {
+    features: Option<Vec<(String, String)>>,
+) -> PyResult<Downloaded> {
     if connections < 1 {
         return Err(PyValueError::new_err("connections must be >= 1"));
     }
@@ -343,14 +346,18 @@ fn _download(
         preserve_mtime,
         blocksize,
         min_range: MIN_RANGE,
+        ask_feat: features.is_none(),
     };
     let (c, p) = (cancel.clone(), counter.clone());
     let outcome = drive(py, &cancel, &counter, progress, feed, move || {
         // download() asks the directory itself, together with its first commands.
+        let features = features.unwrap_or_default();
         let (mut job, first) = start(spec, conn, prot_p, &c, &p, retries, rate_limit, features, false)?;
         download(&mut job, first, &opts, sink)
     })?;
-    Ok(report(outcome))
+    let features = outcome.features.clone();
+    let (bytes, size, resumed, connections, checksum, mtime) = report(outcome);
+    Ok((bytes, size, resumed, connections, checksum, mtime, features))
 }
 
 /// The engine of `FTP.upload()`: returns what `_download` does.
