@@ -69,13 +69,14 @@ impl Openers {
 
     /// Starts opening `n` sessions in the background; each changes to the
     /// directory `cwd` names once it is known (their logins go out in one
-    /// write after the greeting, by when the first session has learnt it).
+    /// write after the greeting, by when the first session has learnt it),
+    /// and opens a data connection for its first range ahead.
     pub fn start(job: &Job, n: usize, cwd: Arc<Later<Option<String>>>) -> Openers {
         let cancel = job.cancel.child();
         let handles = (0..n)
             .map(|_| {
                 let (spec, cancel, cwd) = (job.spec.clone(), cancel.clone(), cwd.clone());
-                std::thread::spawn(move || Session::open_in(&spec, &cancel, || cwd.wait(&cancel)))
+                std::thread::spawn(move || Session::open_in(&spec, &cancel, || cwd.wait(&cancel), true))
             })
             .collect();
         Openers { handles, cancel }
