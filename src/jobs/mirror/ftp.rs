@@ -13,7 +13,7 @@ use crate::jobs::cancel::Cancel;
 use crate::jobs::hash::{hash_prefix, Hasher};
 use crate::jobs::local::{commit, part_path};
 use crate::jobs::pool::Connector;
-use crate::jobs::session::{format_time_val, Session, Spec};
+use crate::jobs::session::{format_time_val, Data, Session, Spec};
 use crate::jobs::upload::temp_name;
 use crate::jobs::Error;
 use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
@@ -37,6 +37,14 @@ pub struct Features {
     /// MDTM, which vsftpd (and others without MFMT) also take with a time
     /// before the path, to set it.
     pub mdtm: bool,
+    /// The server reads no command while a transfer runs, and answers the
+    /// commands queued behind it only once it is done (vsftpd): the next
+    /// file's request can go out as soon as this file's data connection is
+    /// up. Servers that read commands during a transfer do not qualify:
+    /// pyftpdlib takes a PASV then as closing the running data connection,
+    /// ProFTPD answers it with 450 (unless it uses sendfile), pure-ftpd with
+    /// 500.
+    pub sequential: bool,
 }
 
 impl Features {
@@ -49,7 +57,16 @@ impl Features {
             mfmt: has("MFMT"),
             mlst: has("MLST"),
             mdtm: has("MDTM"),
+            sequential: false,
         }
+    }
+
+    /// What the server's greeting tells: vsftpd names itself there
+    /// (`220 (vsFTPd 3.0.3)`, unless `ftpd_banner` replaces it), and is
+    /// the server proven to queue commands behind a transfer.
+    pub fn with_greeting(self, greeting: &str) -> Self {
+        let sequential = greeting.lines().next().is_some_and(|l| l.starts_with("220 (vsFTPd "));
+        Features { sequential, ..self }
     }
 
     /// From FEAT's `(NAME, params)` pairs; a hash method only with `verify`.
@@ -138,12 +155,12 @@ impl Connector for FtpConnector {
         // connection is brought back in step (or closed if it cannot be),
         // after the request it may have out.
         match s.prefetched {
-            Some(Pending::Retr { remote, offset, hashed }) => s.session.settle_with_request(
-                usize::from(hashed),
-                &format!("RETR {remote}"),
-                (offset > 0).then_some(offset),
-                false,
-            ),
+            Some(Pending::Retr { remote, offset, hashed: _ }) => {
+                // What is owed ahead of the request: the hash reply, and the
+                // end of a transfer whose data connection was dropped.
+                let before = s.session.owed().saturating_sub(request_lines(offset));
+                s.session.settle_with_request(before, &format!("RETR {remote}"), (offset > 0).then_some(offset), false)
+            }
             // An empty upload to the temporary name ends the request.
             Some(Pending::Stor { temp }) => s.session.settle_with_request(0, &format!("STOR {temp}"), None, true),
             None => s.session.settle(),
@@ -168,6 +185,11 @@ pub fn job_error(e: Error) -> JobError {
 
 fn local_err(e: std::io::Error) -> JobError {
     e.into()
+}
+
+/// The commands of a passive RETR request (PASV, REST when resuming, RETR).
+fn request_lines(offset: u64) -> usize {
+    2 + usize::from(offset > 0)
 }
 
 /// A path as an argument of LIST: one starting with `-` would be read as
@@ -264,6 +286,15 @@ impl FtpRemote {
         Ok(out)
     }
 
+    /// The request for `n` (its hash command, PASV, REST, RETR), and what it
+    /// leaves out.
+    fn next_request(&self, n: &Next<'_>) -> (Vec<String>, String, Option<u64>, Pending) {
+        let offset = resume_offset(n.local, n.expect);
+        let before: Vec<String> = self.features.hash_command(n.remote).into_iter().collect();
+        let pending = Pending::Retr { remote: n.remote.to_owned(), offset, hashed: !before.is_empty() };
+        (before, format!("RETR {}", n.remote), (offset > 0).then_some(offset), pending)
+    }
+
     fn download_inner(
         &mut self,
         remote: &str,
@@ -281,10 +312,22 @@ impl FtpRemote {
         };
         let cmd = format!("RETR {remote}");
         let rest = (offset > 0).then_some(offset);
-        if !requested {
+        if requested {
+            // The end of an earlier transfer whose data connection was
+            // dropped with this request already out comes first.
+            let s = &self.session;
+            while s.owed() > request_lines(offset) + usize::from(hashed) {
+                s.final_reply().map_err(job_error)?;
+            }
+        } else {
             // (A session with a request out selected its hash before.)
             self.select_hash()?;
         }
+        // On a server that queues commands behind a transfer, the next
+        // file's request goes out as soon as this file's data connection is
+        // up: the server answers it the moment this transfer ends.
+        let mut ahead =
+            next.filter(|_| self.features.sequential && self.session.is_passive()).map(|n| self.next_request(&n));
         let s = &mut self.session;
         s.binary().map_err(job_error)?;
         let hashed = if requested {
@@ -304,11 +347,33 @@ impl FtpRemote {
             }
         }
         // Opened only now, so that a refused RETR leaves no empty `.part`.
-        let (data, _) = s.open_requested_data(&cmd, rest).map_err(job_error)?;
+        let mut sent = None;
+        let opened = s.open_requested_data_then(&cmd, rest, &mut |s| {
+            if let Some((before, cmd, rest, pending)) = ahead.take() {
+                s.request_data_after(&before, &cmd, rest)?;
+                sent = Some(pending);
+            }
+            Ok(())
+        });
+        // With the next request out, a transfer stopped early is not
+        // aborted (ABOR would be read only after that request, which waits
+        // for its data connection): its data connection is dropped, and the
+        // end of the transfer read by whoever uses the session next.
+        let queued = sent.is_some();
+        self.prefetched = sent;
+        let abandon = |s: &Session, data: Data| {
+            if queued {
+                drop(data);
+            } else {
+                let _ = s.abandon(data);
+            }
+        };
+        let s = &mut self.session;
+        let (data, _) = opened.map_err(job_error)?;
         let mut file = match OpenOptions::new().read(true).write(true).create(true).truncate(offset == 0).open(&part) {
             Ok(f) => f,
             Err(e) => {
-                let _ = s.abandon(data);
+                abandon(s, data);
                 return Err(local_err(e));
             }
         };
@@ -316,14 +381,14 @@ impl FtpRemote {
             let sought =
                 file.set_len(offset).and_then(|()| std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)));
             if let Err(e) = sought {
-                let _ = s.abandon(data);
+                abandon(s, data);
                 return Err(local_err(e));
             }
         }
         let mut hasher = expected_hash.as_ref().map(|(a, _)| Hasher::new(*a));
         if let Some(h) = hasher.as_mut().filter(|_| offset > 0) {
             if let Err(e) = hash_prefix(&file, offset, h, s.cancel()) {
-                let _ = s.abandon(data);
+                abandon(s, data);
                 return Err(job_error(e));
             }
         }
@@ -335,7 +400,7 @@ impl FtpRemote {
                 Err(e) => {
                     let _ = file.flush();
                     if !matches!(e, Error::Cancelled) {
-                        let _ = s.abandon(data);
+                        abandon(s, data);
                     }
                     return Err(job_error(e));
                 }
@@ -344,7 +409,7 @@ impl FtpRemote {
                 break false;
             }
             if let Err(e) = file.write_all(&buf[..n]) {
-                let _ = s.abandon(data);
+                abandon(s, data);
                 return Err(local_err(e));
             }
             if let Some(h) = hasher.as_mut() {
@@ -356,19 +421,18 @@ impl FtpRemote {
             }
         };
         if stopped {
-            let _ = s.abandon(data);
+            abandon(s, data);
             return Err(JobError::stopped());
         }
         // All the data is in: ask for the next file now, so that the server
         // reads the request as soon as it has confirmed this one (vsftpd
         // waits for the last data to be acknowledged first, a round trip).
         let complete = expect.size.is_none_or(|size| size == offset + got);
-        if let Some(n) = next.filter(|_| complete && s.is_passive()) {
-            let offset = resume_offset(n.local, n.expect);
-            let before: Vec<String> = self.features.hash_command(n.remote).into_iter().collect();
-            s.request_data_after(&before, &format!("RETR {}", n.remote), (offset > 0).then_some(offset))
-                .map_err(job_error)?;
-            self.prefetched = Some(Pending::Retr { remote: n.remote.to_owned(), offset, hashed: !before.is_empty() });
+        if let Some(n) = next.filter(|_| complete && !queued && s.is_passive()) {
+            let (before, cmd, rest, pending) = self.next_request(&n);
+            let s = &mut self.session;
+            s.request_data_after(&before, &cmd, rest).map_err(job_error)?;
+            self.prefetched = Some(pending);
         }
         let s = &mut self.session;
         if let Err(e) = s.finish(data) {
@@ -650,6 +714,18 @@ mod tests {
         assert_eq!(list_arg("-rf"), "./-rf");
         assert_eq!(list_arg("/srv/-rf"), "/srv/-rf");
         assert_eq!(list_arg(""), "");
+    }
+
+    #[test]
+    fn only_vsftpd_queues_commands_behind_transfers() {
+        let seq = |g: &str| Features::default().with_greeting(g).sequential;
+        assert!(seq("220 (vsFTPd 3.0.3)"));
+        assert!(!seq("220 pyftpdlib 1.5.9 ready."));
+        assert!(!seq("220 ProFTPD Server (rftplib test) [127.0.0.1]"));
+        assert!(!seq("220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------\n220 You will be disconnected"));
+        // A banner of one's own (ftpd_banner) hides the server: not assumed.
+        assert!(!seq("220 Welcome, says vsFTPd (vsFTPd 3.0.3)"));
+        assert!(!seq(""));
     }
 
     #[test]
