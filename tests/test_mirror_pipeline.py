@@ -201,10 +201,13 @@ def test_ctrl_c_with_the_next_file_queued_on_vsftpd(root, tmp_path):
 def test_a_vsftpd_banner_of_its_own_keeps_the_plain_pipeline(root, tmp_path):
     """A server that does not name itself vsftpd is not assumed to be one."""
     tree = small_tree(root / "tree", 9)
-    with Vsftpd(root, config={"ftpd_banner": "Welcome"}) as srv:
-        with ControlTap(srv) as tap, login(tap) as ftp:
-            assert ftp.getwelcome() == "220 Welcome"
-            result = ftp.mirror("tree", tmp_path / "copy", connections=1)
-            assert tap.early_requests() == 0
+    with (
+        Vsftpd(root, config={"ftpd_banner": "Welcome"}) as srv,
+        ControlTap(srv) as tap,
+        login(tap) as ftp,
+    ):
+        assert ftp.getwelcome() == "220 Welcome"
+        result = ftp.mirror("tree", tmp_path / "copy", connections=1)
+        assert tap.early_requests() == 0
     assert result.failed == [] and len(result.transferred) == 9
     assert tree_digest(tmp_path / "copy") == tree_digest(tree)

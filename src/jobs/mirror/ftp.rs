@@ -163,6 +163,9 @@ impl Connector for FtpConnector {
             }
             // An empty upload to the temporary name ends the request.
             Some(Pending::Stor { temp }) => s.session.settle_with_request(0, &format!("STOR {temp}"), None, true),
+            // The user's connection with every reply read is in step already:
+            // no NOOP round trip to prove it.
+            None if !s.session.is_owned() && s.session.owed() == 0 => {}
             None => s.session.settle(),
         }
     }
