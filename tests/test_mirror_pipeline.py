@@ -87,8 +87,12 @@ class ControlTap:
                 return
             upstream = socket.create_connection((self.srv.host, self.srv.port))
             self.sockets += [client, upstream]
-            threading.Thread(target=self._pipe, args=(client, upstream, "C"), daemon=True).start()
-            threading.Thread(target=self._pipe, args=(upstream, client, "S"), daemon=True).start()
+            threading.Thread(
+                target=self._pipe, args=(client, upstream, "C"), daemon=True
+            ).start()
+            threading.Thread(
+                target=self._pipe, args=(upstream, client, "S"), daemon=True
+            ).start()
 
     def _pipe(self, src, dst, who):
         f = src.makefile("rb")
@@ -127,7 +131,11 @@ class ControlTap:
 
     def retrs(self):
         with self.lock:
-            return [line[5:] for who, line in self.events if who == "C" and line.startswith("RETR ")]
+            return [
+                line[5:]
+                for who, line in self.events
+                if who == "C" and line.startswith("RETR ")
+            ]
 
 
 def small_tree(root, count=24):
