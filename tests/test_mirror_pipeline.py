@@ -19,6 +19,7 @@ import threading
 import time
 
 import pytest
+import rftplib
 from proftpd import Proftpd
 from pureftpd import PureFtpd
 from servers import PyftpdlibThreaded
@@ -219,3 +220,20 @@ def test_a_vsftpd_banner_of_its_own_keeps_the_plain_pipeline(root, tmp_path):
         assert tap.early_requests() == 0
     assert result.failed == [] and len(result.transferred) == 9
     assert tree_digest(tmp_path / "copy") == tree_digest(tree)
+
+
+def test_fail_fast_with_the_next_file_queued_on_vsftpd(root, tmp_path):
+    """fail_fast on a refused file whose successor is already requested:
+    the refusal is raised and the user's connection is in step."""
+    tree = small_tree(root / "tree", 12)
+    secret = tree / "b c" / "f04 secret.bin"
+    secret.write_bytes(b"s" * 5000)
+    with Vsftpd(root) as srv:
+        secret.chmod(0o600)
+        os.chown(secret, 0, 0)
+        with ControlTap(srv) as tap, login(tap) as ftp:
+            with pytest.raises(rftplib.error_perm, match="^550.*f04 secret.bin"):
+                ftp.mirror("tree", tmp_path / "copy", connections=1, fail_fast=True)
+            assert tap.early_requests() > 0
+            assert ftp.voidcmd("NOOP").startswith("200")
+            assert ftp.nlst("tree")
