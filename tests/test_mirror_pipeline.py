@@ -201,9 +201,16 @@ def test_ctrl_c_with_the_next_file_queued_on_vsftpd(root, tmp_path):
         with pytest.raises(KeyboardInterrupt):
             ftp.mirror("tree", tmp_path / "copy", connections=1, progress=progress)
         assert ftp.voidcmd("NOOP").startswith("200")
-    with Vsftpd(root) as srv, login(srv) as ftp:
+    # A later file resumes too: its request, queued ahead, carries REST.
+    later = (root / "tree" / "big2.bin").read_bytes()
+    (tmp_path / "copy" / "big2.bin.part").write_bytes(later[:123_456])
+    parts = sum(p.stat().st_size for p in (tmp_path / "copy").glob("*.part"))
+    with Vsftpd(root) as srv, ControlTap(srv) as tap, login(tap) as ftp:
         result = ftp.mirror("tree", tmp_path / "copy", connections=1)
         assert result.failed == [] and len(result.transferred) == 4
+        assert result.bytes == 4 * 300_000 - parts
+        assert tap.early_requests() > 0
+        assert ftp.voidcmd("NOOP").startswith("200")
     assert tree_digest(tmp_path / "copy") == tree_digest(root / "tree")
 
 
