@@ -2,28 +2,28 @@
 //! (`jobs::session`): sessions logged in like the user's, MLSD where FEAT
 //! lists it (LIST otherwise), and per-file transfers that spend as few round
 //! trips as the listing allows — TYPE I once per session, no SIZE or MDTM
-//! (the listing gave both), absolute paths rather than CWD.
+//! (the listing gave both), absolute paths rather than CWD. A file's
+//! download is in `ftp_download.rs`.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::jobs::cancel::Cancel;
-use crate::jobs::hash::{hash_prefix, Hasher};
-use crate::jobs::local::{commit, part_path};
 use crate::jobs::pool::Connector;
-use crate::jobs::session::{format_time_val, Data, Session, Spec};
+use crate::jobs::session::{format_time_val, Session, Spec};
 use crate::jobs::upload::temp_name;
 use crate::jobs::Error;
-use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
+use crate::proto::feat::{choose_hash, HashMethod};
 use crate::proto::listing::{parse_listing, Entry, EntryKind};
 
+use super::ftp_download::request_lines;
 use super::plan::{Kind, Node};
 use super::remote::{DirOp, Fault, JobError, Next, OnBytes, Remote};
 
 /// How much one read or write moves.
-const BLOCK: usize = 256 * 1024;
+pub(super) const BLOCK: usize = 256 * 1024;
 
 /// What the server offers, from its FEAT (names in upper case).
 #[derive(Clone, Debug, Default)]
@@ -77,7 +77,7 @@ impl Features {
     }
 
     /// The command asking for the hash of `path`.
-    fn hash_command(&self, path: &str) -> Option<String> {
+    pub(super) fn hash_command(&self, path: &str) -> Option<String> {
         match self.hash.as_ref()? {
             HashMethod::Hash { .. } => Some(format!("HASH {path}")),
             HashMethod::XCommand(a) => Some(format!("{} {path}", a.x_command())),
@@ -96,7 +96,7 @@ pub struct FtpConnector {
 
 /// A transfer requested ahead (see [`Next`]).
 #[derive(Debug)]
-enum Pending {
+pub(super) enum Pending {
     /// RETR of `remote` from `offset`, after the hash command when `hashed`.
     Retr { remote: String, offset: u64, hashed: bool },
     /// STOR to the temporary name `temp`.
@@ -105,14 +105,14 @@ enum Pending {
 
 /// One session, as mirror uses it.
 pub struct FtpRemote {
-    session: Session,
-    features: Features,
-    verify: bool,
+    pub(super) session: Session,
+    pub(super) features: Features,
+    pub(super) verify: bool,
     /// `LIST -a` (hidden files too) until the server refuses the option.
     list_all: bool,
     /// A transfer already requested behind the previous one, whose replies
     /// the next call reads.
-    prefetched: Option<Pending>,
+    pub(super) prefetched: Option<Pending>,
     /// `OPTS HASH` sent on this session (servers whose HASH default is not
     /// the algorithm chosen).
     hash_selected: bool,
@@ -186,13 +186,8 @@ pub fn job_error(e: Error) -> JobError {
     JobError { fault, message: e.to_string(), errno }
 }
 
-fn local_err(e: std::io::Error) -> JobError {
+pub(super) fn local_err(e: std::io::Error) -> JobError {
     e.into()
-}
-
-/// The commands of a passive RETR request (PASV, REST when resuming, RETR).
-fn request_lines(offset: u64) -> usize {
-    2 + usize::from(offset > 0)
 }
 
 /// A path as an argument of LIST: one starting with `-` would be read as
@@ -236,16 +231,6 @@ pub fn node_of(e: &Entry) -> Node {
     Node { kind, size: e.size, mtime: e.modified, precision: list_precision(e) }
 }
 
-/// Where a download of `local` starts: the length of its `.part` when that
-/// is shorter than the file, else 0 (start over).
-fn resume_offset(local: &Path, expect: &Node) -> u64 {
-    let have = std::fs::metadata(part_path(local)).map(|m| m.len()).unwrap_or(0);
-    match expect.size {
-        Some(size) if have < size => have,
-        _ => 0,
-    }
-}
-
 fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
@@ -253,7 +238,7 @@ fn now_unix() -> i64 {
 impl FtpRemote {
     /// `OPTS HASH <algorithm>` once per session: FEAT's mark of the current
     /// algorithm may be stale (anything may have selected another since).
-    fn select_hash(&mut self) -> Result<(), JobError> {
+    pub(super) fn select_hash(&mut self) -> Result<(), JobError> {
         if let Some(HashMethod::Hash { name, .. }) = &self.features.hash {
             if !self.hash_selected {
                 let r = self.session.cmd(&format!("OPTS HASH {name}")).map_err(job_error)?;
@@ -287,194 +272,6 @@ impl FtpRemote {
         }
         s.finish(data)?;
         Ok(out)
-    }
-
-    /// The request for `n` (its hash command, PASV, REST, RETR), and what it
-    /// leaves out.
-    fn next_request(&self, n: &Next<'_>) -> (Vec<String>, String, Option<u64>, Pending) {
-        let offset = resume_offset(n.local, n.expect);
-        let before: Vec<String> = self.features.hash_command(n.remote).into_iter().collect();
-        let pending = Pending::Retr { remote: n.remote.to_owned(), offset, hashed: !before.is_empty() };
-        (before, format!("RETR {}", n.remote), (offset > 0).then_some(offset), pending)
-    }
-
-    fn download_inner(
-        &mut self,
-        remote: &str,
-        local: &Path,
-        expect: &Node,
-        next: Option<Next<'_>>,
-        on_bytes: OnBytes<'_>,
-    ) -> Result<u64, JobError> {
-        let part = part_path(local);
-        let (offset, requested, hashed) = match self.prefetched.take() {
-            Some(Pending::Retr { remote: r, offset, hashed }) if r == remote => (offset, true, hashed),
-            // Cannot happen with the run's workers; the session is out of step.
-            Some(_) => return Err(out_of_step()),
-            None => (resume_offset(local, expect), false, false),
-        };
-        let cmd = format!("RETR {remote}");
-        let rest = (offset > 0).then_some(offset);
-        if requested {
-            // The end of an earlier transfer whose data connection was
-            // dropped with this request already out comes first.
-            let s = &self.session;
-            while s.owed() > request_lines(offset) + usize::from(hashed) {
-                s.final_reply().map_err(job_error)?;
-            }
-        } else {
-            // (A session with a request out selected its hash before.)
-            self.select_hash()?;
-        }
-        // On a server that queues commands behind a transfer, the next
-        // file's request goes out as soon as this file's data connection is
-        // up: the server answers it the moment this transfer ends.
-        let mut ahead =
-            next.filter(|_| self.features.sequential && self.session.is_passive()).map(|n| self.next_request(&n));
-        let s = &mut self.session;
-        s.binary().map_err(job_error)?;
-        let hashed = if requested {
-            hashed
-        } else {
-            let before: Vec<String> = self.features.hash_command(remote).into_iter().collect();
-            s.request_data_after(&before, &cmd, rest).map_err(job_error)?;
-            !before.is_empty()
-        };
-        // The server's hash, asked in the same write as the transfer.
-        let mut expected_hash = None;
-        if hashed {
-            let r = s.reply().map_err(job_error)?;
-            if r.class() == 2 {
-                let algorithm = self.features.hash.as_ref().map(HashMethod::algorithm);
-                expected_hash = algorithm.and_then(|a| parse_hash_reply(&r.text, a).map(|hex| (a, hex)));
-            }
-        }
-        // Opened only now, so that a refused RETR leaves no empty `.part`.
-        let mut sent = None;
-        let opened = s.open_requested_data_then(&cmd, rest, &mut |s| {
-            if let Some((before, cmd, rest, pending)) = ahead.take() {
-                s.request_data_after(&before, &cmd, rest)?;
-                sent = Some(pending);
-            }
-            Ok(())
-        });
-        // With the next request out, a transfer stopped early is not
-        // aborted (ABOR would be read only after that request, which waits
-        // for its data connection): its data connection is dropped, and the
-        // end of the transfer read by whoever uses the session next.
-        let queued = sent.is_some();
-        self.prefetched = sent;
-        let abandon = |s: &Session, data: Data| {
-            if queued {
-                drop(data);
-            } else {
-                let _ = s.abandon(data);
-            }
-        };
-        let s = &mut self.session;
-        let (data, _) = opened.map_err(job_error)?;
-        let mut file = match OpenOptions::new().read(true).write(true).create(true).truncate(offset == 0).open(&part) {
-            Ok(f) => f,
-            Err(e) => {
-                abandon(s, data);
-                return Err(local_err(e));
-            }
-        };
-        if offset > 0 {
-            let sought =
-                file.set_len(offset).and_then(|()| std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)));
-            if let Err(e) = sought {
-                abandon(s, data);
-                return Err(local_err(e));
-            }
-        }
-        let mut hasher = expected_hash.as_ref().map(|(a, _)| Hasher::new(*a));
-        if let Some(h) = hasher.as_mut().filter(|_| offset > 0) {
-            if let Err(e) = hash_prefix(&file, offset, h, s.cancel()) {
-                abandon(s, data);
-                return Err(job_error(e));
-            }
-        }
-        let mut got = 0u64;
-        let mut buf = vec![0u8; BLOCK];
-        let stopped = loop {
-            let n = match data.read(&mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    let _ = file.flush();
-                    if !matches!(e, Error::Cancelled) {
-                        abandon(s, data);
-                    }
-                    return Err(job_error(e));
-                }
-            };
-            if n == 0 {
-                break false;
-            }
-            if let Err(e) = file.write_all(&buf[..n]) {
-                abandon(s, data);
-                return Err(local_err(e));
-            }
-            if let Some(h) = hasher.as_mut() {
-                h.update(&buf[..n]);
-            }
-            got += n as u64;
-            if !on_bytes(offset + got) {
-                break true;
-            }
-        };
-        if stopped {
-            abandon(s, data);
-            return Err(JobError::stopped());
-        }
-        // All the data is in: ask for the next file now, so that the server
-        // reads the request as soon as it has confirmed this one (vsftpd
-        // waits for the last data to be acknowledged first, a round trip).
-        let complete = expect.size.is_none_or(|size| size == offset + got);
-        if let Some(n) = next.filter(|_| complete && !queued && s.is_passive()) {
-            let (before, cmd, rest, pending) = self.next_request(&n);
-            let s = &mut self.session;
-            s.request_data_after(&before, &cmd, rest).map_err(job_error)?;
-            self.prefetched = Some(pending);
-        }
-        let s = &mut self.session;
-        if let Err(e) = s.finish(data) {
-            // With a request out, a session is only good for that request.
-            let mut e = job_error(e);
-            if self.prefetched.is_some() && e.fault == Fault::Permanent {
-                e.fault = Fault::Transient;
-            }
-            return Err(e);
-        }
-        let len = offset + got;
-        if self.verify {
-            let mismatch = match (expect.size, hasher, &expected_hash) {
-                (Some(size), _, _) if size != len => {
-                    Some(format!("size mismatch: the listing said {size} bytes, the transfer completed with {len}"))
-                }
-                (_, Some(h), Some((a, want))) => {
-                    let got = h.hex();
-                    (&got != want).then(|| {
-                        format!("{} mismatch: the server says {want}, the bytes received hash to {got}", a.name())
-                    })
-                }
-                _ => None,
-            };
-            if let Some(msg) = mismatch {
-                // The bytes are wrong: nothing to resume from.
-                drop(file);
-                let _ = std::fs::remove_file(&part);
-                let mut e = job_error(Error::Verify(msg));
-                e.fault = Fault::Transient;
-                return Err(e);
-            }
-        }
-        drop(file);
-        if let Some(t) = expect.mtime {
-            super::local::set_mtime(&part, t).map_err(local_err)?;
-        }
-        commit(&part, local).map_err(job_error)?;
-        Ok(got)
     }
 
     fn upload_inner(
@@ -572,7 +369,7 @@ impl FtpRemote {
 }
 
 /// A session asked for another file than the one it requested ahead.
-fn out_of_step() -> JobError {
+pub(super) fn out_of_step() -> JobError {
     JobError::transient("a different file was requested on this session")
 }
 
