@@ -16,9 +16,23 @@ a script that walks the tree with LIST and fetches each file with
 ``retrbinary`` (the very same code on ftplib and on rftplib), and rftplib
 ``mirror(connections=1/4/8)``.
 
+Floor rows (``floor: N session(s)``): the least a client can do against this
+server, to bound what any client can reach. It knows the file names (no
+listing at all), sends every ``PASV``+``RETR`` of a session in one write as
+soon as it is logged in (vsftpd reads commands one at a time, between
+transfers, so they wait their turn), and for each file only connects,
+writes the bytes to the file and reads the replies: no parsing beyond the
+passive port, no checks. vsftpd answers a request only after the previous
+transfer's ``226``, which it sends once its last data is acknowledged, so
+even this client spends a round trip and a half on each file's data
+connection and one more between files.
+
 Besides files per second, the table gives the FTP commands each client sends
 per file, counted by the relay: in the WAN rows from the timed runs, in the
-local rows from one extra, untimed run through a relay without delay.
+local rows from one extra, untimed run through a relay without delay. WAN
+rows also give the round trips each file costs one session ("RTT/file":
+the wall time times the sessions the client runs in parallel, per file, in
+RTTs).
 Every run starts from an empty target and its result is checked file by file
 (sha256 of every file, and no file missing or extra). Clients alternate in a
 rotating order; medians of ``--reps``.
@@ -31,9 +45,13 @@ import ftplib
 import hashlib
 import os
 import random
+import re
 import shutil
+import socket
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -121,13 +139,80 @@ def walk_script(mod, host, port, user, password, source, target):
         ftp.close()
 
 
+def _reply(f):
+    """One reply (multi-line ones whole) from the control file ``f``."""
+    line = f.readline()
+    if not line:
+        raise ClientFailed("the server closed the control connection")
+    if line[3:4] == b"-":
+        code = line[:3]
+        while True:
+            more = f.readline()
+            if not more or (more[:3] == code and more[3:4] == b" "):
+                break
+    return line
+
+
+def floor_client(host, port, user, password, source, target, names, sessions):
+    """The floor rows: ``sessions`` sessions, the names known, all requests
+    queued at once, each file only connected to and written out."""
+
+    def one(names):
+        ctl = socket.create_connection((host, port), timeout=TIMEOUT)
+        f = ctl.makefile("rb")
+        _reply(f)
+        ctl.sendall(f"USER {user}\r\nPASS {password}\r\nTYPE I\r\n".encode())
+        for _ in range(3):
+            _reply(f)
+        ctl.sendall(b"".join(f"PASV\r\nRETR {source}/{name}\r\n".encode() for name in names))
+        for name in names:
+            r = _reply(f)
+            if not r.startswith(b"227"):
+                raise ClientFailed(f"floor: {r!r}")
+            nums = r.split(b"(", 1)[1].split(b")", 1)[0].split(b",")
+            data = socket.create_connection((host, int(nums[4]) * 256 + int(nums[5])), timeout=TIMEOUT)
+            if not _reply(f).startswith(b"150"):
+                raise ClientFailed(f"floor: no 150 for {name}")
+            path = target / name
+            with open(path, "wb") as out:
+                while True:
+                    chunk = data.recv(1 << 20)
+                    if not chunk:
+                        break
+                    out.write(chunk)
+            data.close()
+            if not _reply(f).startswith(b"226"):
+                raise ClientFailed(f"floor: no 226 for {name}")
+        ctl.sendall(b"QUIT\r\n")
+        _reply(f)
+        ctl.close()
+
+    for d in {Path(n).parent for n in names}:
+        (target / d).mkdir(parents=True, exist_ok=True)
+    errors = []
+
+    def guarded(part):
+        try:
+            one(part)
+        except (OSError, ClientFailed, ValueError, IndexError) as e:  # a failed run
+            errors.append(e)
+
+    threads = [threading.Thread(target=guarded, args=(names[i::sessions],)) for i in range(sessions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise ClientFailed(f"floor: {errors[0]!r}")
+
+
 class Bench:
     def __init__(self, args, srv, work):
         self.args = args
         self.srv = srv
         self.work = work
 
-    def clients(self, port, source, target):
+    def clients(self, port, source, target, names=()):
         srv = self.srv
         lftp_open = (
             "set cmd:fail-exit yes; set net:max-retries 2; set net:timeout 60; set ftp:ssl-allow no; "
@@ -169,6 +254,13 @@ class Bench:
 
             return lambda: measure(go, 0)
 
+        def floor(n):
+            names = sorted(names_)
+            return lambda: measure(
+                lambda: floor_client("127.0.0.1", port, srv.user, srv.password, source, target, names, n), 0
+            )
+
+        names_ = names
         return [
             ("lftp mirror", lftp(1)),
             ("lftp mirror --parallel=4", lftp(4)),
@@ -180,6 +272,8 @@ class Bench:
             ("rftplib mirror(connections=1)", mirror(1)),
             ("rftplib mirror(connections=4)", mirror(4)),
             ("rftplib mirror(connections=8)", mirror(8)),
+            ("floor: 1 session", floor(1)),
+            ("floor: 8 sessions", floor(8)),
         ]
 
     def run(self, workload, source, digests, relay=None, counter=None, reps=None):
@@ -188,7 +282,7 @@ class Bench:
         nfiles = len(digests)
         target = self.work / "target"
         port = relay.port if relay else self.srv.port
-        clients = [c for c in self.clients(port, source, target) if self.wanted(c[0])]
+        clients = [c for c in self.clients(port, source, target, digests) if self.wanted(c[0])]
         rows = {label: Row(workload, label, "files/s") for label, _ in clients}
         for rep in range(reps or self.args.reps):
             for label, fn in rotate(clients, rep):
@@ -213,7 +307,7 @@ class Bench:
                     status = f"FAILED {describe(e)}"
                 self.log(f"{workload:6} rep {rep + 1} {label:34} {status}")
         if counter is not None:
-            cclients = dict(self.clients(counter.port, source, target))
+            cclients = dict(self.clients(counter.port, source, target, digests))
             for label, _ in clients:
                 fn = cclients[label]
                 if fn is None:
@@ -261,6 +355,22 @@ def describe(e):
 def cmds_col(row):
     c = row.extra.get("cmds")
     return f"{sorted(c)[len(c) // 2]:.1f}" if c else "-"
+
+
+def sessions_of(label):
+    """How many sessions a client runs in parallel, from its label."""
+    m = re.search(r"(?:parallel=|transfers |connections=|floor: )(\d+)", label)
+    return int(m.group(1)) if m else 1
+
+
+def rtt_col(rtt, files):
+    def col(row):
+        if row.workload != "wan" or not row.runs:
+            return "-"
+        wall = statistics.median(r.wall for r in row.runs)
+        return f"{wall * sessions_of(row.client) / files / rtt:.2f}"
+
+    return col
 
 
 def conns_col(row):
@@ -312,7 +422,11 @@ def main(argv=None):
         f"wan {args.wan_files} files ({args.wan_dirs} folders) at {args.rtt_ms:g} ms RTT; "
         f"medians of {args.reps} (wan: {args.wan_reps or args.reps}); "
         f"ratio vs lftp --parallel=4 (local) and rclone --transfers 4 (wan)",
-        extra_cols=(("cmds/file", cmds_col), ("conns", conns_col)),
+        extra_cols=(
+            ("cmds/file", cmds_col),
+            ("RTT/file", rtt_col(args.rtt_ms / 1000, args.wan_files)),
+            ("conns", conns_col),
+        ),
     )
     if args.verbs:
         for row in rows:

@@ -360,9 +360,14 @@ impl Session {
 
     /// Reads one (possibly multi-line) reply.
     pub fn reply(&self) -> Result<Reply> {
+        self.reply_within(self.timeout)
+    }
+
+    /// As [`reply`](Self::reply), waiting at most `timeout` for each line.
+    fn reply_within(&self, timeout: Option<Duration>) -> Result<Reply> {
         let mut assembler = ReplyAssembler::new();
         loop {
-            let deadline = self.deadline();
+            let deadline = Deadline::after(timeout);
             let line = self.cancel.block(|| self.ctrl.read_line(None, self.encoding.width(), deadline))?;
             if line.is_empty() {
                 return Err(Error::Eof);
@@ -381,6 +386,21 @@ impl Session {
                 };
             }
         }
+    }
+
+    /// Reads replies up to the next final (2xx-5xx) one, which it returns.
+    pub fn final_reply(&self) -> Result<Reply> {
+        loop {
+            let r = self.reply()?;
+            if r.code >= 200 {
+                return Ok(r);
+            }
+        }
+    }
+
+    /// How many commands sent still wait for their final reply.
+    pub fn owed(&self) -> usize {
+        self.pending.get()
     }
 
     /// Sends a command and returns its reply, whatever it is.
@@ -610,6 +630,21 @@ impl Session {
     /// The second half: reads the replies to what [`request_data`](Self::request_data)
     /// sent (with the same `cmd` and `rest`) and opens the data connection.
     pub fn open_requested_data(&self, cmd: &str, rest: Option<u64>) -> Result<(Data, Option<u64>)> {
+        self.open_requested_data_then(cmd, rest, &mut |_| Ok(()))
+    }
+
+    /// As [`open_requested_data`](Self::open_requested_data), calling
+    /// `connected` once the passive data connection is up and before the
+    /// transfer's own replies are read: the moment a job may queue its next
+    /// request on a server that reads no command while a transfer runs.
+    /// Not called when the passive request was refused (the plain way is
+    /// taken then) or in active mode.
+    pub fn open_requested_data_then(
+        &self,
+        cmd: &str,
+        rest: Option<u64>,
+        connected: &mut dyn FnMut(&Session) -> Result<()>,
+    ) -> Result<(Data, Option<u64>)> {
         if !self.passive {
             return self.open_data(cmd, rest);
         }
@@ -640,8 +675,11 @@ impl Session {
             }
         };
         let deadline = self.deadline();
-        self.cancel.block(|| connecting.poll(deadline))?;
+        if let Err(e) = self.cancel.block(|| connecting.poll(deadline)) {
+            return Err(self.refused_behind(e, rest.is_some()));
+        }
         let conn = Conn::new(connecting.into_stream()?, self.timeout)?;
+        connected(self)?;
         if rest.is_some() {
             let r = self.reply()?;
             if r.class() != 3 {
@@ -655,6 +693,33 @@ impl Session {
         }
         let r = check(r, 1)?;
         self.finish_data(conn, &r)
+    }
+
+    /// Why a requested data connection could not be made: a server that
+    /// refused the transfer command (a file it cannot read) may close its
+    /// passive port at once (ProFTPD), so the refusal is looked for behind
+    /// the connection error, for a short while; found, it is the error and
+    /// the session is in step again. Otherwise the connection error.
+    fn refused_behind(&self, e: Error, rest: bool) -> Error {
+        if matches!(e, Error::Cancelled) {
+            return e;
+        }
+        let wait = Some(self.timeout.unwrap_or(SETTLE).min(SETTLE));
+        let read = || -> Result<Reply> {
+            loop {
+                let r = self.reply_within(wait)?;
+                if r.code >= 200 {
+                    return Ok(r);
+                }
+            }
+        };
+        if rest && !read().is_ok_and(|r| r.class() == 3) {
+            return e;
+        }
+        match read() {
+            Ok(r) if matches!(r.class(), 4 | 5) => Error::Reply(r.text),
+            _ => e,
+        }
     }
 
     /// REST (when given), then the transfer command; its 1xx reply.
@@ -727,13 +792,14 @@ impl Session {
     /// `rest`) that nothing will read: its data connection is opened and
     /// dropped first, so that the server is done with the request (a server
     /// waiting for that connection reads no further command). `before`:
-    /// how many replies to commands sent ahead of it are still to be read;
+    /// how many final replies to commands sent ahead of it are still to be
+    /// read (preliminary 1xx replies among them are skipped);
     /// `store`: the request sends data (STOR), ended at once with none.
     pub fn settle_with_request(mut self, before: usize, cmd: &str, rest: Option<u64>, store: bool) {
         let saved = (self.cancel.clone(), self.timeout);
         self.cancel = Cancel::new();
         self.timeout = Some(self.timeout.unwrap_or(SETTLE).min(SETTLE));
-        let ahead = (0..before).try_for_each(|_| self.reply().map(drop));
+        let ahead = (0..before).try_for_each(|_| self.final_reply().map(drop));
         let requested = ahead.and_then(|()| self.open_requested_data(cmd, rest));
         let in_step = match requested {
             // Wait for the first bytes (or the end) before dropping it: some

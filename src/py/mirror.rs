@@ -94,7 +94,9 @@ pub fn _mirror_run(
         retries,
         fail_fast,
     };
-    let features = Features::from_feat(&features, verify);
+    // The greeting tells whether the server queues commands behind a transfer.
+    let welcome: Option<String> = ftp.getattr("welcome").ok().and_then(|w| w.extract().ok());
+    let features = Features::from_feat(&features, verify).with_greeting(welcome.as_deref().unwrap_or(""));
     let cancel = Cancel::new();
     let stop = Arc::new(AtomicBool::new(false));
     let ctl = Arc::new(Control::new(stop.clone()));

@@ -2,28 +2,28 @@
 //! (`jobs::session`): sessions logged in like the user's, MLSD where FEAT
 //! lists it (LIST otherwise), and per-file transfers that spend as few round
 //! trips as the listing allows — TYPE I once per session, no SIZE or MDTM
-//! (the listing gave both), absolute paths rather than CWD.
+//! (the listing gave both), absolute paths rather than CWD. A file's
+//! download is in `ftp_download.rs`.
 
-use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::File;
+use std::io::Read;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::jobs::cancel::Cancel;
-use crate::jobs::hash::{hash_prefix, Hasher};
-use crate::jobs::local::{commit, part_path};
 use crate::jobs::pool::Connector;
 use crate::jobs::session::{format_time_val, Session, Spec};
 use crate::jobs::upload::temp_name;
 use crate::jobs::Error;
-use crate::proto::feat::{choose_hash, parse_hash_reply, HashMethod};
+use crate::proto::feat::{choose_hash, HashMethod};
 use crate::proto::listing::{parse_listing, Entry, EntryKind};
 
+use super::ftp_download::request_lines;
 use super::plan::{Kind, Node};
 use super::remote::{DirOp, Fault, JobError, Next, OnBytes, Remote};
 
 /// How much one read or write moves.
-const BLOCK: usize = 256 * 1024;
+pub(super) const BLOCK: usize = 256 * 1024;
 
 /// What the server offers, from its FEAT (names in upper case).
 #[derive(Clone, Debug, Default)]
@@ -37,6 +37,14 @@ pub struct Features {
     /// MDTM, which vsftpd (and others without MFMT) also take with a time
     /// before the path, to set it.
     pub mdtm: bool,
+    /// The server reads no command while a transfer runs, and answers the
+    /// commands queued behind it only once it is done (vsftpd): the next
+    /// file's request can go out as soon as this file's data connection is
+    /// up. Servers that read commands during a transfer do not qualify:
+    /// pyftpdlib takes a PASV then as closing the running data connection,
+    /// ProFTPD answers it with 450 (unless it uses sendfile), pure-ftpd with
+    /// 500.
+    pub sequential: bool,
 }
 
 impl Features {
@@ -49,7 +57,16 @@ impl Features {
             mfmt: has("MFMT"),
             mlst: has("MLST"),
             mdtm: has("MDTM"),
+            sequential: false,
         }
+    }
+
+    /// What the server's greeting tells: vsftpd names itself there
+    /// (`220 (vsFTPd 3.0.3)`, unless `ftpd_banner` replaces it), and is
+    /// the server proven to queue commands behind a transfer.
+    pub fn with_greeting(self, greeting: &str) -> Self {
+        let sequential = greeting.lines().next().is_some_and(|l| l.starts_with("220 (vsFTPd "));
+        Features { sequential, ..self }
     }
 
     /// From FEAT's `(NAME, params)` pairs; a hash method only with `verify`.
@@ -60,7 +77,7 @@ impl Features {
     }
 
     /// The command asking for the hash of `path`.
-    fn hash_command(&self, path: &str) -> Option<String> {
+    pub(super) fn hash_command(&self, path: &str) -> Option<String> {
         match self.hash.as_ref()? {
             HashMethod::Hash { .. } => Some(format!("HASH {path}")),
             HashMethod::XCommand(a) => Some(format!("{} {path}", a.x_command())),
@@ -79,7 +96,7 @@ pub struct FtpConnector {
 
 /// A transfer requested ahead (see [`Next`]).
 #[derive(Debug)]
-enum Pending {
+pub(super) enum Pending {
     /// RETR of `remote` from `offset`, after the hash command when `hashed`.
     Retr { remote: String, offset: u64, hashed: bool },
     /// STOR to the temporary name `temp`.
@@ -88,14 +105,14 @@ enum Pending {
 
 /// One session, as mirror uses it.
 pub struct FtpRemote {
-    session: Session,
-    features: Features,
-    verify: bool,
+    pub(super) session: Session,
+    pub(super) features: Features,
+    pub(super) verify: bool,
     /// `LIST -a` (hidden files too) until the server refuses the option.
     list_all: bool,
     /// A transfer already requested behind the previous one, whose replies
     /// the next call reads.
-    prefetched: Option<Pending>,
+    pub(super) prefetched: Option<Pending>,
     /// `OPTS HASH` sent on this session (servers whose HASH default is not
     /// the algorithm chosen).
     hash_selected: bool,
@@ -138,14 +155,17 @@ impl Connector for FtpConnector {
         // connection is brought back in step (or closed if it cannot be),
         // after the request it may have out.
         match s.prefetched {
-            Some(Pending::Retr { remote, offset, hashed }) => s.session.settle_with_request(
-                usize::from(hashed),
-                &format!("RETR {remote}"),
-                (offset > 0).then_some(offset),
-                false,
-            ),
+            Some(Pending::Retr { remote, offset, hashed: _ }) => {
+                // What is owed ahead of the request: the hash reply, and the
+                // end of a transfer whose data connection was dropped.
+                let before = s.session.owed().saturating_sub(request_lines(offset));
+                s.session.settle_with_request(before, &format!("RETR {remote}"), (offset > 0).then_some(offset), false)
+            }
             // An empty upload to the temporary name ends the request.
             Some(Pending::Stor { temp }) => s.session.settle_with_request(0, &format!("STOR {temp}"), None, true),
+            // The user's connection with every reply read is in step already:
+            // no NOOP round trip to prove it.
+            None if !s.session.is_owned() && s.session.owed() == 0 => {}
             None => s.session.settle(),
         }
     }
@@ -166,7 +186,7 @@ pub fn job_error(e: Error) -> JobError {
     JobError { fault, message: e.to_string(), errno }
 }
 
-fn local_err(e: std::io::Error) -> JobError {
+pub(super) fn local_err(e: std::io::Error) -> JobError {
     e.into()
 }
 
@@ -211,16 +231,6 @@ pub fn node_of(e: &Entry) -> Node {
     Node { kind, size: e.size, mtime: e.modified, precision: list_precision(e) }
 }
 
-/// Where a download of `local` starts: the length of its `.part` when that
-/// is shorter than the file, else 0 (start over).
-fn resume_offset(local: &Path, expect: &Node) -> u64 {
-    let have = std::fs::metadata(part_path(local)).map(|m| m.len()).unwrap_or(0);
-    match expect.size {
-        Some(size) if have < size => have,
-        _ => 0,
-    }
-}
-
 fn now_unix() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
@@ -228,7 +238,7 @@ fn now_unix() -> i64 {
 impl FtpRemote {
     /// `OPTS HASH <algorithm>` once per session: FEAT's mark of the current
     /// algorithm may be stale (anything may have selected another since).
-    fn select_hash(&mut self) -> Result<(), JobError> {
+    pub(super) fn select_hash(&mut self) -> Result<(), JobError> {
         if let Some(HashMethod::Hash { name, .. }) = &self.features.hash {
             if !self.hash_selected {
                 let r = self.session.cmd(&format!("OPTS HASH {name}")).map_err(job_error)?;
@@ -262,152 +272,6 @@ impl FtpRemote {
         }
         s.finish(data)?;
         Ok(out)
-    }
-
-    fn download_inner(
-        &mut self,
-        remote: &str,
-        local: &Path,
-        expect: &Node,
-        next: Option<Next<'_>>,
-        on_bytes: OnBytes<'_>,
-    ) -> Result<u64, JobError> {
-        let part = part_path(local);
-        let (offset, requested, hashed) = match self.prefetched.take() {
-            Some(Pending::Retr { remote: r, offset, hashed }) if r == remote => (offset, true, hashed),
-            // Cannot happen with the run's workers; the session is out of step.
-            Some(_) => return Err(out_of_step()),
-            None => (resume_offset(local, expect), false, false),
-        };
-        let cmd = format!("RETR {remote}");
-        let rest = (offset > 0).then_some(offset);
-        if !requested {
-            // (A session with a request out selected its hash before.)
-            self.select_hash()?;
-        }
-        let s = &mut self.session;
-        s.binary().map_err(job_error)?;
-        let hashed = if requested {
-            hashed
-        } else {
-            let before: Vec<String> = self.features.hash_command(remote).into_iter().collect();
-            s.request_data_after(&before, &cmd, rest).map_err(job_error)?;
-            !before.is_empty()
-        };
-        // The server's hash, asked in the same write as the transfer.
-        let mut expected_hash = None;
-        if hashed {
-            let r = s.reply().map_err(job_error)?;
-            if r.class() == 2 {
-                let algorithm = self.features.hash.as_ref().map(HashMethod::algorithm);
-                expected_hash = algorithm.and_then(|a| parse_hash_reply(&r.text, a).map(|hex| (a, hex)));
-            }
-        }
-        // Opened only now, so that a refused RETR leaves no empty `.part`.
-        let (data, _) = s.open_requested_data(&cmd, rest).map_err(job_error)?;
-        let mut file = match OpenOptions::new().read(true).write(true).create(true).truncate(offset == 0).open(&part) {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = s.abandon(data);
-                return Err(local_err(e));
-            }
-        };
-        if offset > 0 {
-            let sought =
-                file.set_len(offset).and_then(|()| std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset)));
-            if let Err(e) = sought {
-                let _ = s.abandon(data);
-                return Err(local_err(e));
-            }
-        }
-        let mut hasher = expected_hash.as_ref().map(|(a, _)| Hasher::new(*a));
-        if let Some(h) = hasher.as_mut().filter(|_| offset > 0) {
-            if let Err(e) = hash_prefix(&file, offset, h, s.cancel()) {
-                let _ = s.abandon(data);
-                return Err(job_error(e));
-            }
-        }
-        let mut got = 0u64;
-        let mut buf = vec![0u8; BLOCK];
-        let stopped = loop {
-            let n = match data.read(&mut buf) {
-                Ok(n) => n,
-                Err(e) => {
-                    let _ = file.flush();
-                    if !matches!(e, Error::Cancelled) {
-                        let _ = s.abandon(data);
-                    }
-                    return Err(job_error(e));
-                }
-            };
-            if n == 0 {
-                break false;
-            }
-            if let Err(e) = file.write_all(&buf[..n]) {
-                let _ = s.abandon(data);
-                return Err(local_err(e));
-            }
-            if let Some(h) = hasher.as_mut() {
-                h.update(&buf[..n]);
-            }
-            got += n as u64;
-            if !on_bytes(offset + got) {
-                break true;
-            }
-        };
-        if stopped {
-            let _ = s.abandon(data);
-            return Err(JobError::stopped());
-        }
-        // All the data is in: ask for the next file now, so that the server
-        // reads the request as soon as it has confirmed this one (vsftpd
-        // waits for the last data to be acknowledged first, a round trip).
-        let complete = expect.size.is_none_or(|size| size == offset + got);
-        if let Some(n) = next.filter(|_| complete && s.is_passive()) {
-            let offset = resume_offset(n.local, n.expect);
-            let before: Vec<String> = self.features.hash_command(n.remote).into_iter().collect();
-            s.request_data_after(&before, &format!("RETR {}", n.remote), (offset > 0).then_some(offset))
-                .map_err(job_error)?;
-            self.prefetched = Some(Pending::Retr { remote: n.remote.to_owned(), offset, hashed: !before.is_empty() });
-        }
-        let s = &mut self.session;
-        if let Err(e) = s.finish(data) {
-            // With a request out, a session is only good for that request.
-            let mut e = job_error(e);
-            if self.prefetched.is_some() && e.fault == Fault::Permanent {
-                e.fault = Fault::Transient;
-            }
-            return Err(e);
-        }
-        let len = offset + got;
-        if self.verify {
-            let mismatch = match (expect.size, hasher, &expected_hash) {
-                (Some(size), _, _) if size != len => {
-                    Some(format!("size mismatch: the listing said {size} bytes, the transfer completed with {len}"))
-                }
-                (_, Some(h), Some((a, want))) => {
-                    let got = h.hex();
-                    (&got != want).then(|| {
-                        format!("{} mismatch: the server says {want}, the bytes received hash to {got}", a.name())
-                    })
-                }
-                _ => None,
-            };
-            if let Some(msg) = mismatch {
-                // The bytes are wrong: nothing to resume from.
-                drop(file);
-                let _ = std::fs::remove_file(&part);
-                let mut e = job_error(Error::Verify(msg));
-                e.fault = Fault::Transient;
-                return Err(e);
-            }
-        }
-        drop(file);
-        if let Some(t) = expect.mtime {
-            super::local::set_mtime(&part, t).map_err(local_err)?;
-        }
-        commit(&part, local).map_err(job_error)?;
-        Ok(got)
     }
 
     fn upload_inner(
@@ -505,7 +369,7 @@ impl FtpRemote {
 }
 
 /// A session asked for another file than the one it requested ahead.
-fn out_of_step() -> JobError {
+pub(super) fn out_of_step() -> JobError {
     JobError::transient("a different file was requested on this session")
 }
 
@@ -650,6 +514,18 @@ mod tests {
         assert_eq!(list_arg("-rf"), "./-rf");
         assert_eq!(list_arg("/srv/-rf"), "/srv/-rf");
         assert_eq!(list_arg(""), "");
+    }
+
+    #[test]
+    fn only_vsftpd_queues_commands_behind_transfers() {
+        let seq = |g: &str| Features::default().with_greeting(g).sequential;
+        assert!(seq("220 (vsFTPd 3.0.3)"));
+        assert!(!seq("220 pyftpdlib 1.5.9 ready."));
+        assert!(!seq("220 ProFTPD Server (rftplib test) [127.0.0.1]"));
+        assert!(!seq("220---------- Welcome to Pure-FTPd [privsep] [TLS] ----------\n220 You will be disconnected"));
+        // A banner of one's own (ftpd_banner) hides the server: not assumed.
+        assert!(!seq("220 Welcome, says vsFTPd (vsFTPd 3.0.3)"));
+        assert!(!seq(""));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod control;
 pub mod ftp;
+mod ftp_download;
 pub mod glob;
 pub mod local;
 pub mod plan;
