@@ -131,7 +131,7 @@ enum Location {
 
 impl PyEntry {
     fn new(entry: Entry, path: String) -> Self {
-        PyEntry { data: LeanEntry::Full(entry, None), at: Location::Path(path) }
+        PyEntry { data: LeanEntry::Full(Box::new(entry), None), at: Location::Path(path) }
     }
 
     fn path_str(&self) -> std::borrow::Cow<'_, str> {

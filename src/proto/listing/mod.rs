@@ -162,7 +162,7 @@ pub enum LeanEntry {
     Unix(Box<str>, UnixSpans),
     /// Any other line: the entry, and for MLSD its facts text in place of
     /// `facts` (see [`split_facts`]).
-    Full(Entry, Option<String>),
+    Full(Box<Entry>, Option<String>),
 }
 
 impl LeanEntry {
@@ -174,8 +174,8 @@ impl LeanEntry {
                 entry.raw = Some(line.to_string());
                 entry
             }
-            LeanEntry::Full(entry, None) => entry.clone(),
-            LeanEntry::Full(entry, Some(facts)) => Entry { facts: split_facts(facts), ..entry.clone() },
+            LeanEntry::Full(entry, None) => (**entry).clone(),
+            LeanEntry::Full(entry, Some(facts)) => Entry { facts: split_facts(facts), ..(**entry).clone() },
         }
     }
 }
@@ -214,7 +214,7 @@ fn extend_lines_lean<S: AsRef<str>>(
         let line = line.as_ref();
         if mlsd {
             let entry = parse_mlsd_entry_lean(line)?;
-            Some(LeanEntry::Full(entry, Some(facts_text(line).to_owned())))
+            Some(LeanEntry::Full(Box::new(entry), Some(facts_text(line).to_owned())))
         } else {
             parse_list_line_lean(line, now_unix)
         }
@@ -234,7 +234,7 @@ pub fn parse_list_line_lean(line: &str, now_unix: i64) -> Option<LeanEntry> {
             return Some(LeanEntry::Unix(trimmed.into(), spans));
         }
     }
-    parse_list_line(line, now_unix).map(|entry| LeanEntry::Full(entry, None))
+    parse_list_line(line, now_unix).map(|entry| LeanEntry::Full(Box::new(entry), None))
 }
 
 /// `stat.filemode`-style text for permission bits (`0o4755` -> `rwsr-xr-x`)
