@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import os
 import pickle
 import signal
@@ -602,6 +603,11 @@ def test_scandir_of_a_big_directory_keeps_every_entry_in_order(
     # The same entries, in the server's order, as parsing the whole reply at once.
     assert entries == rftplib._rftplib._parse_listing(raw, mlsd, "big")
     assert all(e.type == "file" and e.size == 0 for e in entries)
+    # Entries refer to no Python objects: left out of the cycle collector's
+    # walks, and a collection leaves them intact.
+    assert not any(gc.is_tracked(e) for e in entries)
+    gc.collect()
+    assert sorted(e.name for e in entries) == sorted(os.listdir(big))
     if not mlsd:
         assert all(e.permissions == "-rw-r--r--" and e.owner for e in entries)
 
