@@ -11,9 +11,10 @@ Workloads (``--only``, comma-separated):
                 curl, lftp get, rclone copyto (one stream), ftplib retrbinary(fp.write),
                 rftplib retrbinary(fp.write), rftplib download()
   put           the same file uploaded: curl -T, lftp put, ftplib storbinary, rftplib upload(),
-                and two floors: the cheapest sender (sendfile of the whole file on one raw
-                data connection) and two sessions each storing half (a measurement, not a
-                client); the put rows add vsftpd's CPU per GiB and its share of the wall time
+                and three measurements: the least client work (sendfile of the whole file on
+                one raw data connection), the least server work over loopback (write() of
+                1 MiB blocks of the mapped file) and two sessions each storing one half (not
+                a client); the put rows add vsftpd's CPU per GiB and its share of the wall time
   wan           through benches/wanrelay.py at ``--rtt-ms`` (20) with a ``--cap-mbps`` (20)
                 cap per connection, one ``--wan-size`` MiB (256) file: curl, lftp get,
                 lftp pget -n 4 / -n 8, rclone with 4 multi-thread streams, ftplib,
@@ -252,8 +253,8 @@ class Bench:
             ("lftp put", lambda r: self.lftp(port, f"put {src} -o {r}", size)),
             ("ftplib storbinary", stor),
             ("rftplib upload()", up if has(rftplib, "upload") else None),
-            ("floor: sendfile, one raw data connection", floor),
-            ("floor: write() 1 MiB blocks of the mapped file, one raw data connection", floor_write),
+            ("least client work: sendfile, one raw data connection", floor),
+            ("least server work: write() 1 MiB blocks of the mapped file, one raw data connection", floor_write),
             ("2 sessions × half, sendfile (total, measurement)", two_sessions),
         ]
 
