@@ -10,7 +10,11 @@ Workloads (``--only``, comma-separated):
   get           one file (``--size`` MiB, default 1024) from vsftpd to a local file:
                 curl, lftp get, rclone copyto (one stream), ftplib retrbinary(fp.write),
                 rftplib retrbinary(fp.write), rftplib download()
-  put           the same file uploaded: curl -T, lftp put, ftplib storbinary, rftplib upload()
+  put           the same file uploaded: curl -T, lftp put, ftplib storbinary, rftplib upload(),
+                and three measurements: the least client work (sendfile of the whole file on
+                one raw data connection), the least server work over loopback (write() of
+                1 MiB blocks of the mapped file) and two sessions each storing one half (not
+                a client); the put rows add vsftpd's CPU per GiB and its share of the wall time
   wan           through benches/wanrelay.py at ``--rtt-ms`` (20) with a ``--cap-mbps`` (20)
                 cap per connection, one ``--wan-size`` MiB (256) file: curl, lftp get,
                 lftp pget -n 4 / -n 8, rclone with 4 multi-thread streams, ftplib,
@@ -40,13 +44,18 @@ from __future__ import annotations
 
 import argparse
 import ftplib
+import mmap
+import os
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from bench import ServerCpu
 from common import (
     ClientFailed,
+    GiB,
     MiB,
     RelayProcess,
     Row,
@@ -184,11 +193,69 @@ class Bench:
         def up(remote):
             return self.in_process(rftplib, port, lambda ftp: ftp.upload(str(src), remote), size)
 
+        def raw_sendfile(ftp, remote, start, end):
+            # The least a client can do: the control dialogue, then the kernel
+            # moves the file's pages to the socket.
+            ftp.voidcmd("TYPE I")
+            with ftp.transfercmd(f"STOR {remote}") as conn, open(src, "rb") as f:
+                conn.settimeout(None)
+                while start < end:
+                    start += os.sendfile(conn.fileno(), f.fileno(), start, end - start)
+            ftp.voidresp()
+
+        def floor(remote):
+            return self.in_process(ftplib, port, lambda ftp: raw_sendfile(ftp, remote, 0, size), size)
+
+        def floor_write(remote):
+            # The file mapped and sent with write() in 1 MiB blocks: over
+            # loopback what costs the server least per byte.
+            def body(ftp):
+                ftp.voidcmd("TYPE I")
+                with (
+                    ftp.transfercmd(f"STOR {remote}") as conn,
+                    open(src, "rb") as f,
+                    mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m,
+                ):
+                    conn.settimeout(None)
+                    view = memoryview(m)
+                    for at in range(0, size, MiB):
+                        conn.sendall(view[at : at + MiB])
+                    view.release()
+                ftp.voidresp()
+
+            return self.in_process(ftplib, port, body, size)
+
+        def two_sessions(remote):
+            # Two sessions, each storing one half to a file of its own: what
+            # the server reaches in total over two connections (not a client:
+            # the halves are not joined).
+            import threading
+
+            def half(i):
+                ftp = self.session(ftplib, port)
+                try:
+                    raw_sendfile(ftp, f"{remote}.{i}", i * size // 2, (i + 1) * size // 2)
+                    ftp.quit()
+                finally:
+                    ftp.close()
+
+            def both():
+                threads = [threading.Thread(target=half, args=(i,)) for i in range(2)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join()
+
+            return measure(both, size)
+
         return [
             ("curl -T", lambda r: run_command(["curl", "-sS", "--fail", "-T", str(src), self.url(port, r)], size)),
             ("lftp put", lambda r: self.lftp(port, f"put {src} -o {r}", size)),
             ("ftplib storbinary", stor),
             ("rftplib upload()", up if has(rftplib, "upload") else None),
+            ("least client work: sendfile, one raw data connection", floor),
+            ("least server work: write() 1 MiB blocks of the mapped file, one raw data connection", floor_write),
+            ("2 sessions × half, sendfile (total, measurement)", two_sessions),
         ]
 
     # -- workloads ---------------------------------------------------------------------
@@ -233,18 +300,31 @@ class Bench:
                     continue
                 remote = f"up-{rep}.bin"
                 target = self.root / remote
+                halves = [self.root / f"{remote}.{i}" for i in range(2)]
                 target.unlink(missing_ok=True)
                 touch_memory(size)
                 self.settle()
                 try:
-                    run = fn(remote)
-                    check_file(target, digest)
+                    with ServerCpu([self.srv]) as server:
+                        run = fn(remote)
+                    if halves[0].exists():
+                        got = sum(h.stat().st_size for h in halves)
+                        if got != size:
+                            raise ClientFailed(f"the halves hold {got} bytes, not {size}")
+                    else:
+                        check_file(target, digest)
                     rows[label].runs.append(run)
-                    status = f"{size / run.wall / 1e6:8.1f} MB/s"
+                    rows[label].extra.setdefault("server", []).append((server.seconds, run.wall))
+                    status = (
+                        f"{size / run.wall / 1e6:8.1f} MB/s, vsftpd {server.seconds / (size / GiB):.2f} "
+                        f"CPU-s/GiB, busy {server.seconds / run.wall:.0%}"
+                    )
                 except (ClientFailed, *all_errors()) as e:
                     rows[label].failures.append(describe(e))
                     status = f"FAILED {describe(e)}"
                 target.unlink(missing_ok=True)
+                for h in halves:
+                    h.unlink(missing_ok=True)
                 self.log(f"{'put':13} rep {rep + 1} {label:40} {status}")
         src.unlink()
         return [rows[label] for label, _ in clients]
@@ -357,6 +437,21 @@ def wan_tls(args, root, digest, size):
     return rows
 
 
+def server_per_gib(row):
+    runs = row.extra.get("server")
+    if not runs:
+        return ""
+    amount = row.runs[0].amount / GiB
+    return f"{statistics.median(cpu for cpu, _ in runs) / amount:.2f}"
+
+
+def server_busy(row):
+    runs = row.extra.get("server")
+    if not runs:
+        return ""
+    return f"{statistics.median(cpu / wall for cpu, wall in runs):.0%}"
+
+
 def has(mod, name):
     return mod is not None and hasattr(mod.FTP, name)
 
@@ -431,7 +526,9 @@ def main(argv=None):
         ref,
         f"Transfers: get/put {args.size} MiB on 127.0.0.1 (vsftpd, /dev/shm); wan {args.wan_size} MiB at "
         f"{args.rtt_ms:g} ms RTT, cap {args.cap_mbps:g} MB/s per connection; medians of {args.reps}; "
-        f"ratio vs curl (noop: vs ftplib)",
+        f"ratio vs curl (noop: vs ftplib); server: vsftpd's CPU per GiB and its CPU over the wall time "
+        f"(100% = one core busy throughout)",
+        extra_cols=[("server CPU s/GiB", server_per_gib), ("server busy", server_busy)],
     )
     return 1 if any(r.failures for r in rows) else 0
 

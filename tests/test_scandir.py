@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import os
 import pickle
 import signal
@@ -557,6 +558,84 @@ def test_ctrl_c_stops_a_listing_that_trickles_in(lib, encoding):
         lib, ["150 here", Accept(), DataSendForever(line, interval=0.02)]
     ) as ftp:
         ftp.encoding = encoding
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                ftp.scandir("d", mlsd=False)
+        finally:
+            timer.join()
+
+
+# -- listings longer than one batch: entries are made on a second thread ------
+
+BIG = 10_000  # over two of scandir's batches of 4,096 entries
+
+
+def _make_big(root):
+    big = root / "big"
+    big.mkdir()
+    for i in range(BIG):
+        name = f"f{i:05d}" + "-x" * (i % 9) + (" copy" if i % 7 == 0 else "")
+        os.close(os.open(big / name, os.O_CREAT | os.O_WRONLY, 0o644))
+    return big
+
+
+def _raw_listing(ftp, cmd):
+    lines = []
+    ftp.retrlines(cmd, lines.append)
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("mlsd", [False, True], ids=["vsftpd-LIST", "pyftpdlib-MLSD"])
+def test_scandir_of_a_big_directory_keeps_every_entry_in_order(
+    lib, root, vsftpd, ftpd, mlsd
+):
+    big = _make_big(root)
+    ftp = connect(lib, ftpd if mlsd else vsftpd)
+    try:
+        entries = ftp.scandir("big", mlsd=mlsd)
+        raw = _raw_listing(ftp, "MLSD big" if mlsd else "LIST big")
+    finally:
+        ftp.close()
+    assert len(entries) == BIG
+    assert {e.name for e in entries} == set(os.listdir(big))
+    # The same entries, in the server's order, as parsing the whole reply at once.
+    assert entries == rftplib._rftplib._parse_listing(raw, mlsd, "big")
+    assert all(e.type == "file" and e.size == 0 for e in entries)
+    # Entries refer to no Python objects: left out of the cycle collector's
+    # walks, and a collection leaves them intact.
+    assert not any(gc.is_tracked(e) for e in entries)
+    gc.collect()
+    assert sorted(e.name for e in entries) == sorted(os.listdir(big))
+    if not mlsd:
+        assert all(e.permissions == "-rw-r--r--" and e.owner for e in entries)
+
+
+_BLOCK = b"".join(
+    b"-rw-r--r-- 1 u g %d Feb 29  2024 n%d\r\n" % (i, i) for i in range(5000)
+)
+
+
+def test_scandir_data_reset_after_several_batches_raises(lib):
+    from faultserver import Accept, DataReset, DataSend
+
+    with (
+        _fault_session(
+            lib,
+            ["150 here", Accept(), DataSend(_BLOCK * 3), DataReset(), "226 a lie"],
+        ) as ftp,
+        pytest.raises(ConnectionResetError),
+    ):
+        ftp.scandir("d", mlsd=False)
+
+
+def test_ctrl_c_stops_a_big_listing_that_never_ends(lib):
+    from faultserver import Accept, DataSendForever
+
+    with _fault_session(
+        lib, ["150 here", Accept(), DataSendForever(_BLOCK, interval=0.01)]
+    ) as ftp:
         timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
         timer.start()
         try:

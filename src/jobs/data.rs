@@ -38,6 +38,21 @@ impl Data {
         self.cancel.block(|| self.conn.sendfile_from(file.as_raw_fd(), offset, len, deadline))
     }
 
+    /// Whether the other end is on this host (loopback, or our own address):
+    /// there both ends' TCP work lands on the same machine.
+    pub fn peer_is_this_host(&self) -> bool {
+        use std::os::fd::BorrowedFd;
+        // SAFETY: the descriptor belongs to `self.conn`, open while `self` is.
+        let fd = unsafe { BorrowedFd::borrow_raw(self.conn.fileno()) };
+        let sock = socket2::SockRef::from(&fd);
+        let ip =
+            |a: std::io::Result<socket2::SockAddr>| a.ok().and_then(|a| a.as_socket()).map(|a| a.ip().to_canonical());
+        match (ip(sock.peer_addr()), ip(sock.local_addr())) {
+            (Some(peer), Some(local)) => peer.is_loopback() || peer == local,
+            _ => false,
+        }
+    }
+
     pub fn write_all(&self, mut buf: &[u8]) -> Result<()> {
         let deadline = Deadline::after(self.timeout);
         while !buf.is_empty() {

@@ -220,3 +220,42 @@ fn a_data_connection_opened_with_the_login_carries_the_first_transfer() {
     s.abandon(conn).unwrap();
     assert_eq!(s.pwd().unwrap(), "/");
 }
+
+#[test]
+fn upload_sends_the_same_bytes_with_sendfile_or_write() {
+    use super::job::Job;
+    use super::upload::{upload, Source, UploadOptions};
+
+    let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
+    let path = std::env::temp_dir().join(format!("rftplib-upload-modes-{}", std::process::id()));
+    std::fs::write(&path, &data).unwrap();
+    let (files, addr) = server_with("other", vec![]);
+    // Some(true): sendfile; Some(false): write(); None: write() here, as the
+    // server is on this host.
+    for (i, sendfile) in [Some(true), Some(false), None].into_iter().enumerate() {
+        let job = Job {
+            spec: spec(addr, "secret"),
+            cancel: Cancel::new(),
+            progress: Default::default(),
+            rate: None,
+            retries: 0,
+            backoff: Default::default(),
+            features: vec![("REST".into(), "STREAM".into())],
+        };
+        let first = Session::open(&job.spec, &job.cancel).unwrap();
+        let name = format!("up{i}");
+        let opts = UploadOptions {
+            remote: name.clone(),
+            resume: false,
+            atomic: false,
+            verify: false,
+            mtime: None,
+            blocksize: 64 * 1024 + 1,
+            sendfile,
+        };
+        let out = upload(&job, first, &opts, Source::File(std::fs::File::open(&path).unwrap())).unwrap();
+        assert_eq!(out.bytes, data.len() as u64, "{sendfile:?}");
+        assert!(files.lock().unwrap()[&name] == data, "{sendfile:?}");
+    }
+    std::fs::remove_file(&path).unwrap();
+}

@@ -402,7 +402,7 @@ fn _upload(
         }
         _ => return Err(PyValueError::new_err("give exactly one of a local path and a file object")),
     };
-    let opts = UploadOptions { remote, resume, atomic, verify, mtime, blocksize };
+    let opts = UploadOptions { remote, resume, atomic, verify, mtime, blocksize, sendfile: None };
     let (c, p) = (cancel.clone(), counter.clone());
     let outcome = drive(py, &cancel, &counter, progress, feed, move || {
         let (job, first) = start(spec, conn, prot_p, &c, &p, retries, rate_limit, features, true)?;

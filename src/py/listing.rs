@@ -7,10 +7,12 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
+use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::pyclass::CompareOp;
@@ -18,8 +20,11 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::client::wait::Poll;
+use std::ops::Range;
+
 use crate::proto::listing::{
-    parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, ListingParser,
+    parse_listing_lean, parse_listing_text_lean, parse_mlst_entry, split_facts, Entry, EntryKind, LeanEntry,
+    ListingParser, UnixSpans,
 };
 
 use super::errors::to_pyerr;
@@ -110,11 +115,10 @@ fn join(dirpath: &str, name: &str) -> String {
 // `__all__`, which must stay ftplib's.
 #[pyclass(frozen, module = "rftplib._rftplib", name = "Entry")]
 pub struct PyEntry {
-    /// Without `facts` when `facts_text` holds them (bulk listings).
-    entry: Entry,
+    /// An `Entry`, or (bulk listings) a Unix LIST line kept whole, or an
+    /// entry without `facts` with its MLSD facts text, split only when asked for.
+    data: LeanEntry,
     at: Location,
-    /// An MLSD line's facts, split only when asked for.
-    facts_text: Option<String>,
 }
 
 /// Where an entry is: a path of its own (stat), or the directory it was
@@ -127,20 +131,58 @@ enum Location {
 
 impl PyEntry {
     fn new(entry: Entry, path: String) -> Self {
-        PyEntry { entry, at: Location::Path(path), facts_text: None }
+        PyEntry { data: LeanEntry::Full(Box::new(entry), None), at: Location::Path(path) }
     }
 
     fn path_str(&self) -> std::borrow::Cow<'_, str> {
         match &self.at {
             Location::Path(p) => p.as_str().into(),
-            Location::Dir(d) => join(d, &self.entry.name).into(),
+            Location::Dir(d) => join(d, self.name()).into(),
         }
     }
 
     fn all_facts(&self) -> std::borrow::Cow<'_, [(String, String)]> {
-        match &self.facts_text {
-            Some(text) => split_facts(text).into(),
-            None => (&self.entry.facts[..]).into(),
+        match &self.data {
+            LeanEntry::Full(_, Some(text)) => split_facts(text).into(),
+            LeanEntry::Full(entry, None) => (&entry.facts[..]).into(),
+            LeanEntry::Unix(..) => (&[][..]).into(),
+        }
+    }
+
+    /// A Unix line's field, or an entry's.
+    fn field<'a>(
+        &'a self,
+        unix: impl Fn(&UnixSpans) -> Option<Range<usize>>,
+        full: impl Fn(&'a Entry) -> Option<&'a str>,
+    ) -> Option<&'a str> {
+        match &self.data {
+            LeanEntry::Unix(line, spans) => unix(spans).map(|r| &line[r]),
+            LeanEntry::Full(entry, _) => full(entry),
+        }
+    }
+
+    fn name(&self) -> &str {
+        self.field(|s| Some(s.name.clone()), |e| Some(&e.name)).unwrap_or_default()
+    }
+
+    fn kind(&self) -> EntryKind {
+        match &self.data {
+            LeanEntry::Unix(_, spans) => spans.kind,
+            LeanEntry::Full(entry, _) => entry.kind,
+        }
+    }
+
+    fn size_(&self) -> Option<u64> {
+        match &self.data {
+            LeanEntry::Unix(_, spans) => spans.size,
+            LeanEntry::Full(entry, _) => entry.size,
+        }
+    }
+
+    fn modified_(&self) -> Option<i64> {
+        match &self.data {
+            LeanEntry::Unix(_, spans) => spans.modified,
+            LeanEntry::Full(entry, _) => entry.modified,
         }
     }
 }
@@ -190,8 +232,9 @@ impl PyEntry {
 
     /// The entry's name within its directory.
     #[getter]
-    fn name(&self) -> &str {
-        &self.entry.name
+    #[pyo3(name = "name")]
+    fn py_name(&self) -> &str {
+        self.name()
     }
 
     /// The directory given to scandir joined with the name (for stat, the
@@ -204,18 +247,18 @@ impl PyEntry {
     /// "file", "dir", "link" or "other".
     #[getter]
     fn r#type(&self) -> &'static str {
-        self.entry.kind.as_str()
+        self.kind().as_str()
     }
 
     #[getter]
     fn size(&self) -> Option<u64> {
-        self.entry.size
+        self.size_()
     }
 
     /// The modification time as an aware UTC datetime, or None.
     #[getter]
     fn modified<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        match self.entry.modified {
+        match self.modified_() {
             Some(secs) => datetime_from_unix(py, secs),
             None => Ok(None),
         }
@@ -223,22 +266,22 @@ impl PyEntry {
 
     #[getter]
     fn permissions(&self) -> Option<&str> {
-        self.entry.permissions.as_deref()
+        self.field(|_| Some(0..10), |e| e.permissions.as_deref())
     }
 
     #[getter]
     fn owner(&self) -> Option<&str> {
-        self.entry.owner.as_deref()
+        self.field(|s| s.owner.clone(), |e| e.owner.as_deref())
     }
 
     #[getter]
     fn group(&self) -> Option<&str> {
-        self.entry.group.as_deref()
+        self.field(|s| s.group.clone(), |e| e.group.as_deref())
     }
 
     #[getter]
     fn target(&self) -> Option<&str> {
-        self.entry.target.as_deref()
+        self.field(|s| s.target.clone(), |e| e.target.as_deref())
     }
 
     /// The MLSD/MLST facts (names lowercased) as a new dict; empty for LIST.
@@ -254,40 +297,43 @@ impl PyEntry {
     /// The LIST line this entry was read from, or None.
     #[getter]
     fn raw(&self) -> Option<&str> {
-        self.entry.raw.as_deref()
+        match &self.data {
+            LeanEntry::Unix(line, _) => Some(line),
+            LeanEntry::Full(entry, _) => entry.raw.as_deref(),
+        }
     }
 
     /// The same entry under another path (used by `stat`).
     fn _with_path(&self, path: String) -> Self {
-        PyEntry { entry: self.entry.clone(), at: Location::Path(path), facts_text: self.facts_text.clone() }
+        PyEntry { data: self.data.clone(), at: Location::Path(path) }
     }
 
     /// For pickle and copy: the constructor's arguments.
     fn __getnewargs_ex__<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyTuple>, Bound<'py, PyDict>)> {
-        let args = PyTuple::new(py, [self.entry.name.as_str(), self.entry.kind.as_str()])?;
+        let args = PyTuple::new(py, [self.name(), self.kind().as_str()])?;
         let kwargs = PyDict::new(py);
         kwargs.set_item("path", self.path_str())?;
-        kwargs.set_item("size", self.entry.size)?;
-        kwargs.set_item("modified", self.entry.modified)?;
-        kwargs.set_item("permissions", &self.entry.permissions)?;
-        kwargs.set_item("owner", &self.entry.owner)?;
-        kwargs.set_item("group", &self.entry.group)?;
-        kwargs.set_item("target", &self.entry.target)?;
+        kwargs.set_item("size", self.size_())?;
+        kwargs.set_item("modified", self.modified_())?;
+        kwargs.set_item("permissions", self.permissions())?;
+        kwargs.set_item("owner", self.owner())?;
+        kwargs.set_item("group", self.group())?;
+        kwargs.set_item("target", self.target())?;
         kwargs.set_item("facts", self.facts(py)?)?;
-        kwargs.set_item("raw", &self.entry.raw)?;
+        kwargs.set_item("raw", self.raw())?;
         Ok((args, kwargs))
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         let quote = |s: &str| -> PyResult<String> { Ok(PyString::new(py, s).repr()?.to_string()) };
-        let mut out = format!("Entry({}, type={}", quote(&self.path_str())?, quote(self.entry.kind.as_str())?);
-        if let Some(size) = self.entry.size {
+        let mut out = format!("Entry({}, type={}", quote(&self.path_str())?, quote(self.kind().as_str())?);
+        if let Some(size) = self.size_() {
             out.push_str(&format!(", size={size}"));
         }
         if let Some(m) = self.modified(py)? {
             out.push_str(&format!(", modified={}", quote(&m.call_method0("isoformat")?.to_string())?));
         }
-        if let Some(target) = &self.entry.target {
+        if let Some(target) = self.target() {
             out.push_str(&format!(", target={}", quote(target)?));
         }
         out.push(')');
@@ -298,9 +344,7 @@ impl PyEntry {
         let py = other.py();
         let Ok(other) = other.cast::<PyEntry>() else { return py.NotImplemented() };
         let other = other.get();
-        let equal = self.path_str() == other.path_str()
-            && Entry { facts: Vec::new(), ..self.entry.clone() } == Entry { facts: Vec::new(), ..other.entry.clone() }
-            && self.all_facts() == other.all_facts();
+        let equal = self.path_str() == other.path_str() && self.data.to_entry() == other.data.to_entry();
         match op {
             CompareOp::Eq => equal.into_pyobject(py).map(|b| b.to_owned().into_any().unbind()).unwrap_or(py.None()),
             CompareOp::Ne => (!equal).into_pyobject(py).map(|b| b.to_owned().into_any().unbind()).unwrap_or(py.None()),
@@ -310,7 +354,7 @@ impl PyEntry {
 
     fn __hash__(&self) -> u64 {
         let mut h = DefaultHasher::new();
-        (&self.path_str(), &self.entry.name, self.entry.kind, self.entry.size, self.entry.modified).hash(&mut h);
+        (&self.path_str(), self.name(), self.kind(), self.size_(), self.modified_()).hash(&mut h);
         h.finish()
     }
 }
@@ -322,8 +366,7 @@ fn now_unix() -> i64 {
     }
 }
 
-/// Entries without their MLSD facts, and the facts text of each.
-type Parsed = Vec<(Entry, Option<String>)>;
+type Parsed = Vec<LeanEntry>;
 
 /// Parses a whole reply, decoded with the connection's encoding (bytes it
 /// cannot decode become U+FFFD rather than failing the whole listing).
@@ -355,6 +398,15 @@ fn make_entries<'py>(
     dir: &Arc<str>,
     out: &mut Vec<Bound<'py, PyEntry>>,
 ) -> PyResult<()> {
+    make_each(py, entries, dir, |e| out.push(e))
+}
+
+fn make_each<'py>(
+    py: Python<'py>,
+    entries: Parsed,
+    dir: &Arc<str>,
+    mut each: impl FnMut(Bound<'py, PyEntry>),
+) -> PyResult<()> {
     // The entries hold no references to Python objects, but are tracked by
     // the cycle collector, which would otherwise run (and walk every tracked
     // object) hundreds of times while 100,000 of them are made.
@@ -363,8 +415,18 @@ fn make_entries<'py>(
     if was_enabled {
         gc.call_method0(intern!(py, "disable"))?;
     }
-    let made = entries.into_iter().try_for_each(|(entry, facts_text)| {
-        out.push(Bound::new(py, PyEntry { entry, at: Location::Dir(dir.clone()), facts_text })?);
+    let made = entries.into_iter().try_for_each(|data| {
+        let entry = Bound::new(py, PyEntry { data, at: Location::Dir(dir.clone()) })?;
+        // An Entry refers to no Python object, so it can never be part of a
+        // cycle: untracked, the next collection (often in the voidresp()
+        // right after the listing) does not walk 100,000 of them (~20 ms).
+        // SAFETY: a live object; IsTracked is false for types without GC.
+        unsafe {
+            if pyo3::ffi::PyObject_GC_IsTracked(entry.as_ptr()) == 1 {
+                pyo3::ffi::PyObject_GC_UnTrack(entry.as_ptr().cast());
+            }
+        }
+        each(entry);
         Ok(())
     });
     if was_enabled {
@@ -376,13 +438,63 @@ fn make_entries<'py>(
 /// The longest the reading loop goes without checking for signals (Ctrl-C).
 const SIGNAL_CHECK: Duration = Duration::from_millis(100);
 
-/// How many parsed entries make the reading loop take the GIL and turn
-/// them into Python objects while the server produces the next ones.
+/// How many parsed entries the reading loop hands on at a time to be made
+/// into Python objects while it reads and parses the next ones.
 const BATCH: usize = 4096;
+
+/// The objects a [`Maker`] made, in order.
+type Made = PyResult<Vec<Py<PyEntry>>>;
+
+/// Makes the Python objects of parsed batches on a thread of its own (taking
+/// the GIL while the reading thread has it released), so that a listing
+/// that arrives in one burst (vsftpd sorts it and sends it at the end) is
+/// parsed on one core while its objects are made on the other. Started at
+/// the first full batch: small listings never start it.
+struct Maker {
+    dir: Arc<str>,
+    running: Option<(SyncSender<Parsed>, JoinHandle<Made>)>,
+}
+
+impl Maker {
+    fn new(dir: &Arc<str>) -> Self {
+        Maker { dir: dir.clone(), running: None }
+    }
+
+    /// Hands a batch on (called with the GIL released: the thread needs it).
+    fn send(&mut self, batch: Parsed) {
+        let (tx, _) = self.running.get_or_insert_with(|| {
+            let (tx, rx) = sync_channel::<Parsed>(4);
+            let dir = self.dir.clone();
+            let handle = std::thread::spawn(move || {
+                let mut out = Vec::new();
+                for batch in rx {
+                    Python::attach(|py| make_each(py, batch, &dir, |e| out.push(e.unbind())))?;
+                }
+                Ok(out)
+            });
+            (tx, handle)
+        });
+        // A send fails only when the thread has stopped on an error, which
+        // `finish` reports.
+        let _ = tx.send(batch);
+    }
+
+    /// The objects made so far, in order, once the thread has ended.
+    fn finish(self, py: Python<'_>) -> Made {
+        let Some((tx, handle)) = self.running else { return Ok(Vec::new()) };
+        drop(tx);
+        // Joined with the GIL released: the thread may be waiting for it.
+        match py.detach(|| handle.join()) {
+            Ok(made) => made,
+            Err(_) => Err(PyRuntimeError::new_err("scandir: the thread making Entry objects panicked")),
+        }
+    }
+}
 
 /// The UTF-8 reply on one of rftplib's own sockets: lines parsed as they
 /// arrive with the GIL released, and every [`BATCH`] entries made into
-/// Python objects, so that little is left to do when the last byte lands.
+/// Python objects on another thread, so that little is left to do when the
+/// last byte lands.
 fn read_native<'py>(
     py: Python<'py>,
     sock: &Socket,
@@ -392,8 +504,8 @@ fn read_native<'py>(
     let c = &sock.conn;
     let mut chunk = vec![0u8; READ_CHUNK];
     let mut deadline = c.deadline();
-    let mut items = Vec::new();
-    loop {
+    let mut maker = Maker::new(dir);
+    let read = loop {
         let started = Instant::now();
         let step = py.detach(|| loop {
             match c.recv(&mut chunk, deadline)? {
@@ -401,28 +513,33 @@ fn read_native<'py>(
                 Poll::Ready(n) => {
                     parser.feed(&chunk[..n]);
                     deadline = c.deadline();
+                    if parser.ready() >= BATCH {
+                        maker.send(parser.take_ready());
+                    }
                     // Back for signals even when data trickles in without pause.
-                    if parser.ready() >= BATCH || started.elapsed() >= SIGNAL_CHECK {
+                    if started.elapsed() >= SIGNAL_CHECK {
                         return Ok(Poll::Ready(false));
                     }
                 }
                 Poll::Pending => return Ok(Poll::Pending),
             }
         });
-        let at_end = match step {
-            Ok(Poll::Ready(at_end)) => at_end,
-            Ok(Poll::Pending) => false,
-            Err(e) => return Err(to_pyerr(py, e)),
-        };
-        if at_end {
-            parser.end();
+        match step {
+            Ok(Poll::Ready(true)) => break Ok(()),
+            Ok(_) => {}
+            Err(e) => break Err(to_pyerr(py, e)),
         }
-        make_entries(py, parser.take_ready(), dir, &mut items)?;
-        if at_end {
-            return Ok(items);
+        if let Err(e) = py.check_signals() {
+            break Err(e);
         }
-        py.check_signals()?;
-    }
+    };
+    // The thread is always joined, also when reading failed.
+    let made = maker.finish(py);
+    read?;
+    let mut items: Vec<Bound<'py, PyEntry>> = made?.into_iter().map(|e| e.into_bound(py)).collect();
+    parser.end();
+    make_entries(py, parser.take_ready(), dir, &mut items)?;
+    Ok(items)
 }
 
 /// Reads the data connection `conn` to its end (with the GIL released on

@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 
 use super::{
-    facts_text, parse_list_line, parse_listing, parse_listing_lean, parse_mlsd_entry, parse_mlsd_entry_lean,
-    split_facts, Entry, EntryKind,
+    facts_text, parse_list_line, parse_list_line_lean, parse_listing, parse_listing_lean, parse_mlsd_entry,
+    parse_mlsd_entry_lean, split_facts, Entry, EntryKind,
 };
 
 /// Pieces real listings are made of, so that random lines often get deep
@@ -58,15 +58,24 @@ proptest! {
         }
         let data = format!("{line}\r\n{line}\n");
         for mlsd in [false, true] {
-            let lean: Vec<Entry> = parse_listing_lean(data.as_bytes(), mlsd, now)
-                .into_iter()
-                .map(|(mut e, text)| {
-                    e.facts = text.map(|t| split_facts(&t)).unwrap_or_default();
-                    e
-                })
-                .collect();
+            let lean: Vec<Entry> = parse_listing_lean(data.as_bytes(), mlsd, now).iter().map(|e| e.to_entry()).collect();
             prop_assert_eq!(lean, parse_listing(data.as_bytes(), mlsd, now));
         }
+    }
+
+    #[test]
+    fn long_lines_parse_alike_lean_or_not(
+        words in proptest::collection::vec(listing_word(), 0..40),
+        seps in proptest::collection::vec(prop_oneof![Just(" "), Just("  "), Just("\t"), Just("")], 40),
+        now in -4_000_000_000i64..4_000_000_000,
+    ) {
+        // Lines with more words than the parser looks at without allocating.
+        let line: String = words.iter().zip(&seps).map(|(w, s)| format!("{w}{s}")).collect();
+        let lean = parse_list_line_lean(&line, now).map(|e| e.to_entry());
+        prop_assert_eq!(lean, parse_list_line(&line, now));
+        let padded = format!("-rw-r--r-- {} Feb 29  2024 {line}", "x ".repeat(30));
+        let lean = parse_list_line_lean(&padded, now).map(|e| e.to_entry());
+        prop_assert_eq!(lean, parse_list_line(&padded, now));
     }
 
     #[test]

@@ -3,11 +3,13 @@
 //! client waiting on a slow server has its entries ready when the last byte
 //! lands. Gives the same entries as [`parse_listing_lean`] on the whole.
 
-use super::{parse_listing_lean, Entry};
+#[cfg(test)]
+use super::parse_listing_lean;
+use super::{extend_lean, LeanEntry};
 
 pub struct ListingParser {
     pending: Vec<u8>,
-    entries: Vec<(Entry, Option<String>)>,
+    entries: Vec<LeanEntry>,
     mlsd: bool,
     now_unix: i64,
 }
@@ -40,7 +42,7 @@ impl ListingParser {
     }
 
     /// The entries parsed so far, leaving the parser to go on.
-    pub fn take_ready(&mut self) -> Vec<(Entry, Option<String>)> {
+    pub fn take_ready(&mut self) -> Vec<LeanEntry> {
         std::mem::take(&mut self.entries)
     }
 
@@ -52,13 +54,13 @@ impl ListingParser {
     }
 
     /// The entries not yet taken, once the data connection is at its end.
-    pub fn finish(mut self) -> Vec<(Entry, Option<String>)> {
+    pub fn finish(mut self) -> Vec<LeanEntry> {
         self.end();
         self.entries
     }
 
     fn parse(&mut self, lines: &[u8]) {
-        self.entries.extend(parse_listing_lean(lines, self.mlsd, self.now_unix));
+        extend_lean(&mut self.entries, lines, self.mlsd, self.now_unix);
     }
 }
 

@@ -20,6 +20,7 @@ pub use mlsd::{
     facts_text, parse_mlsd_entry, parse_mlsd_entry_lean, parse_mlsd_line, parse_mlst_entry, parse_time_val,
     split_facts, split_mlsd_line,
 };
+pub use unix::UnixSpans;
 
 /// What a directory entry is. Devices, sockets, pipes and anything a server
 /// does not say are `Other`.
@@ -153,37 +154,87 @@ fn parse_lines<S: AsRef<str>>(lines: impl Iterator<Item = S>, mlsd: bool, now_un
         .collect()
 }
 
-/// [`parse_listing`] for bulk use: MLSD entries come without `facts`, each
-/// with its facts text instead (see [`split_facts`]); LIST entries with None.
-pub fn parse_listing_lean(data: &[u8], mlsd: bool, now_unix: i64) -> Vec<(Entry, Option<String>)> {
+/// One entry of a bulk listing, in the cheapest form for its line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeanEntry {
+    /// A Unix `ls -l` line kept whole, its fields found by position: one
+    /// allocation per entry instead of six.
+    Unix(Box<str>, UnixSpans),
+    /// Any other line: the entry, and for MLSD its facts text in place of
+    /// `facts` (see [`split_facts`]).
+    Full(Box<Entry>, Option<String>),
+}
+
+impl LeanEntry {
+    /// The entry [`parse_list_line`] or [`parse_mlsd_entry`] gives for the line.
+    pub fn to_entry(&self) -> Entry {
+        match self {
+            LeanEntry::Unix(line, spans) => {
+                let mut entry = spans.to_entry(line);
+                entry.raw = Some(line.to_string());
+                entry
+            }
+            LeanEntry::Full(entry, None) => (**entry).clone(),
+            LeanEntry::Full(entry, Some(facts)) => Entry { facts: split_facts(facts), ..(**entry).clone() },
+        }
+    }
+}
+
+/// [`parse_listing`] for bulk use: Unix LIST lines as [`LeanEntry::Unix`],
+/// MLSD entries without `facts`, each with its facts text instead.
+pub fn parse_listing_lean(data: &[u8], mlsd: bool, now_unix: i64) -> Vec<LeanEntry> {
+    let mut out = Vec::new();
+    extend_lean(&mut out, data, mlsd, now_unix);
+    out
+}
+
+/// [`parse_listing_lean`] appending to `out`.
+pub fn extend_lean(out: &mut Vec<LeanEntry>, data: &[u8], mlsd: bool, now_unix: i64) {
     // Checking the whole reply at once is cheaper than line by line.
     match std::str::from_utf8(data) {
-        Ok(text) => parse_listing_text_lean(text, mlsd, now_unix),
-        Err(_) => parse_lines_lean(data.split(|&b| b == b'\n').map(String::from_utf8_lossy), mlsd, now_unix),
+        Ok(text) => extend_lines_lean(out, text.split('\n'), mlsd, now_unix),
+        Err(_) => extend_lines_lean(out, data.split(|&b| b == b'\n').map(String::from_utf8_lossy), mlsd, now_unix),
     }
 }
 
 /// [`parse_listing_lean`] for a reply already decoded to text.
-pub fn parse_listing_text_lean(text: &str, mlsd: bool, now_unix: i64) -> Vec<(Entry, Option<String>)> {
-    parse_lines_lean(text.split('\n'), mlsd, now_unix)
+pub fn parse_listing_text_lean(text: &str, mlsd: bool, now_unix: i64) -> Vec<LeanEntry> {
+    let mut out = Vec::new();
+    extend_lines_lean(&mut out, text.split('\n'), mlsd, now_unix);
+    out
 }
 
-fn parse_lines_lean<S: AsRef<str>>(
+fn extend_lines_lean<S: AsRef<str>>(
+    out: &mut Vec<LeanEntry>,
     lines: impl Iterator<Item = S>,
     mlsd: bool,
     now_unix: i64,
-) -> Vec<(Entry, Option<String>)> {
-    lines
-        .filter_map(|line| {
-            let line = line.as_ref();
-            if mlsd {
-                let entry = parse_mlsd_entry_lean(line)?;
-                Some((entry, Some(facts_text(line).to_owned())))
-            } else {
-                Some((parse_list_line(line, now_unix)?, None))
+) {
+    out.extend(lines.filter_map(|line| {
+        let line = line.as_ref();
+        if mlsd {
+            let entry = parse_mlsd_entry_lean(line)?;
+            Some(LeanEntry::Full(Box::new(entry), Some(facts_text(line).to_owned())))
+        } else {
+            parse_list_line_lean(line, now_unix)
+        }
+    }))
+}
+
+/// [`parse_list_line`] as a [`LeanEntry`].
+pub fn parse_list_line_lean(line: &str, now_unix: i64) -> Option<LeanEntry> {
+    let trimmed = line.trim_end_matches(['\r', '\n']);
+    // Lines starting with a digit or '+' are tried as DOS and EPLF first.
+    if trimmed.as_bytes().first().is_some_and(|&b| !b.is_ascii_digit() && b != b'+') {
+        if let Some(spans) = unix::spans(trimmed, now_unix) {
+            let name = &trimmed[spans.name.clone()];
+            if name == "." || name == ".." {
+                return None;
             }
-        })
-        .collect()
+            return Some(LeanEntry::Unix(trimmed.into(), spans));
+        }
+    }
+    parse_list_line(line, now_unix).map(|entry| LeanEntry::Full(Box::new(entry), None))
 }
 
 /// `stat.filemode`-style text for permission bits (`0o4755` -> `rwsr-xr-x`)

@@ -17,68 +17,153 @@
 use super::date::{clock, digits, month_from_name, resolve_yearless, unix_time};
 use super::{Entry, EntryKind};
 
-pub fn parse(line: &str, now_unix: i64) -> Option<Entry> {
-    let words = words(line);
-    let mode = line.get(words.first()?.clone())?;
-    let kind = kind_of_mode(mode)?;
-    let (date_at, modified, name_start) = (1..words.len()).find_map(|i| {
-        let word = |k: usize| words.get(k).and_then(|r| line.get(r.clone()));
-        let (modified, last) = date_at(word(i)?, word(i + 1), word(i + 2), now_unix)?;
-        Some((i, modified, words[i + last].end + 1))
-    })?;
-    let name = line.get(name_start..).filter(|n| !n.is_empty())?;
+use std::ops::Range;
 
-    let mut entry = Entry::new(name, kind);
-    entry.modified = modified;
-    entry.permissions = Some(mode[..10].to_owned());
-    let mut fields: Vec<&str> = words[1..date_at].iter().map(|r| &line[r.clone()]).collect();
-    // Size, or a device's "major, minor" / "major,minor" (no size then).
-    match fields.as_slice() {
-        [.., major, minor] if major.ends_with(',') && digits(minor).is_some() => {
-            fields.truncate(fields.len() - 2);
-        }
-        [.., last] if last.contains(',') => {
-            fields.pop();
-        }
-        [.., last] if digits(last).is_some() => {
-            entry.size = digits(last);
-            fields.pop();
-        }
-        _ => {}
-    }
-    if fields.len() > 2 || (fields.len() > 1 && fields.first().is_some_and(|f| digits(f).is_some())) {
-        fields.remove(0); // the link count
-    }
-    entry.owner = fields.first().map(|s| (*s).to_owned());
-    entry.group = fields.get(1).map(|s| (*s).to_owned());
-    if kind == EntryKind::Link {
-        if let Some((name, target)) = name.split_once(" -> ") {
-            entry.name = name.to_owned();
-            entry.target = Some(target.to_owned());
-        }
-    }
-    Some(entry)
+/// Where the fields of a Unix LIST line are, as byte ranges of the line:
+/// what [`parse`] gives, without copying any of it (bulk listings keep the
+/// line and read the fields from it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnixSpans {
+    pub kind: EntryKind,
+    pub size: Option<u64>,
+    pub modified: Option<i64>,
+    /// The permissions are always the line's first 10 bytes.
+    pub name: Range<usize>,
+    pub owner: Option<Range<usize>>,
+    pub group: Option<Range<usize>>,
+    pub target: Option<Range<usize>>,
 }
 
-/// Byte ranges of the words separated by spaces or tabs.
-fn words(line: &str) -> Vec<std::ops::Range<usize>> {
-    let mut out = Vec::with_capacity(12);
+impl UnixSpans {
+    pub fn to_entry(&self, line: &str) -> Entry {
+        let text = |r: &Option<Range<usize>>| r.as_ref().map(|r| line[r.clone()].to_owned());
+        let mut entry = Entry::new(&line[self.name.clone()], self.kind);
+        entry.size = self.size;
+        entry.modified = self.modified;
+        entry.permissions = Some(line[..10].to_owned());
+        entry.owner = text(&self.owner);
+        entry.group = text(&self.group);
+        entry.target = text(&self.target);
+        entry
+    }
+}
+
+pub fn parse(line: &str, now_unix: i64) -> Option<Entry> {
+    spans(line, now_unix).map(|s| s.to_entry(line))
+}
+
+/// How many words a line's fields are looked for in without allocating:
+/// real listings have the date within the first ten.
+const STACK_WORDS: usize = 24;
+
+/// The fields of a Unix `ls -l` line, or None if it is not one.
+pub fn spans(line: &str, now_unix: i64) -> Option<UnixSpans> {
+    // Words are split only up to the date: the name after it may be long.
+    let mut stack: [Range<usize>; STACK_WORDS] = std::array::from_fn(|_| 0..0);
+    let mut n = 0;
+    let mut date = None;
+    let complete = for_each_word(line, |r| {
+        if n == STACK_WORDS {
+            return false;
+        }
+        if n == 0 && line.get(r.clone()).and_then(kind_of_mode).is_none() {
+            return false; // not a mode: not a Unix line
+        }
+        stack[n] = r;
+        n += 1;
+        // With three words from i on, whether a date starts at i is settled.
+        if n >= 4 {
+            date = date_from(line, &stack[..n], n - 3, now_unix);
+        }
+        date.is_none()
+    });
+    if n == 0 {
+        return None;
+    }
+    if date.is_none() && complete {
+        // The line's last words: dates of one or two words.
+        date = (n.saturating_sub(2).max(1)..n).find_map(|i| date_from(line, &stack[..n], i, now_unix));
+    }
+    if date.is_some() || complete {
+        return spans_in(line, &stack[..n], date?);
+    }
+    let mut all = Vec::with_capacity(2 * STACK_WORDS);
+    for_each_word(line, |r| {
+        all.push(r);
+        true
+    });
+    let date = (1..all.len()).find_map(|i| date_from(line, &all, i, now_unix))?;
+    spans_in(line, &all, date)
+}
+
+/// Where the date is: its first word, the time, and where the name starts.
+type DateAt = (usize, Option<i64>, usize);
+
+/// A date starting at word `i` of `words` (the words after it as far as known).
+fn date_from(line: &str, words: &[Range<usize>], i: usize, now_unix: i64) -> Option<DateAt> {
+    if i == 0 {
+        return None;
+    }
+    let word = |k: usize| words.get(k).and_then(|r| line.get(r.clone()));
+    let (modified, last) = date_at(word(i)?, word(i + 1), word(i + 2), now_unix)?;
+    Some((i, modified, words[i + last].end + 1))
+}
+
+/// The fields of a line whose words are `words` (at least up to the date's).
+fn spans_in(line: &str, words: &[Range<usize>], (date_at, modified, name_start): DateAt) -> Option<UnixSpans> {
+    let mode = line.get(words.first()?.clone())?;
+    let kind = kind_of_mode(mode)?;
+    let name = line.get(name_start..).filter(|n| !n.is_empty())?;
+
+    let mut spans =
+        UnixSpans { kind, size: None, modified, name: name_start..line.len(), owner: None, group: None, target: None };
+    // The words between the mode and the date: [link count] owner [group] size.
+    let (mut first, mut end) = (1, date_at);
+    let field = |k: usize| &line[words[k].clone()];
+    // Size, or a device's "major, minor" / "major,minor" (no size then).
+    if end - first >= 2 && field(end - 2).ends_with(',') && digits(field(end - 1)).is_some() {
+        end -= 2;
+    } else if end > first && field(end - 1).contains(',') {
+        end -= 1;
+    } else if end > first && digits(field(end - 1)).is_some() {
+        spans.size = digits(field(end - 1));
+        end -= 1;
+    }
+    if end - first > 2 || (end - first > 1 && digits(field(first)).is_some()) {
+        first += 1; // the link count
+    }
+    spans.owner = (end > first).then(|| words[first].clone());
+    spans.group = (end > first + 1).then(|| words[first + 1].clone());
+    if kind == EntryKind::Link {
+        if let Some(at) = name.find(" -> ") {
+            spans.name = name_start..name_start + at;
+            spans.target = Some(name_start + at + 4..line.len());
+        }
+    }
+    Some(spans)
+}
+
+/// Calls `each` with the byte range of every word (separated by spaces or
+/// tabs) until it returns false; true if every word was seen.
+fn for_each_word(line: &str, mut each: impl FnMut(Range<usize>) -> bool) -> bool {
     let mut start = None;
     for (i, b) in line.bytes().enumerate() {
         let blank = b == b' ' || b == b'\t';
         match (start, blank) {
             (None, false) => start = Some(i),
             (Some(s), true) => {
-                out.push(s..i);
+                if !each(s..i) {
+                    return false;
+                }
                 start = None;
             }
             _ => {}
         }
     }
-    if let Some(s) = start {
-        out.push(s..line.len());
+    match start {
+        Some(s) => each(s..line.len()),
+        None => true,
     }
-    out
 }
 
 /// The entry's kind from `drwxr-xr-x` and the like: a type character, nine
@@ -88,7 +173,7 @@ fn kind_of_mode(mode: &str) -> Option<EntryKind> {
     if b.len() < 10 || b.len() > 11 {
         return None;
     }
-    if !b[1..10].iter().all(|c| b"rwxsStTlL-".contains(c)) {
+    if !b[1..10].iter().all(|c| matches!(c, b'r' | b'w' | b'x' | b's' | b'S' | b't' | b'T' | b'l' | b'L' | b'-')) {
         return None;
     }
     if b.len() == 11 && !b"+.@*".contains(&b[10]) {
