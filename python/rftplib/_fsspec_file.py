@@ -4,11 +4,13 @@ over a parked RETR, streaming writes over one STOR)."""
 from __future__ import annotations
 
 import errno
+import time
 import uuid
 
 from fsspec.spec import AbstractBufferedFile
 
-from . import all_errors, error_perm
+from . import _fsspec_arm as _arm
+from . import all_errors, error_perm, error_temp
 from ._fsspec_pool import Stream
 from ._fsspec_support import (
     _RETRYABLE,
@@ -70,10 +72,11 @@ class FTPFile(AbstractBufferedFile):
             return b""
         fs, pool = self.fs, self.fs._pool
         attempt = 0
+        use_armed = True
         while True:
             stream = pool.unpark(self._key)
             ftp = stream.ftp if stream is not None else None
-            conn = None
+            conn = armed = None
             try:
                 if (
                     stream is not None
@@ -82,16 +85,38 @@ class FTPFile(AbstractBufferedFile):
                 ):
                     stream.skip(start - stream.pos)
                 if stream is not None and (stream.eof or stream.pos != start):
-                    pool.stop_later(stream)  # its session comes back when it is done
+                    # Its session comes back when it is done; far from the
+                    # server, armed again for the reads to come.
+                    pool.stop_later(stream, rearm=pool.far)
                     stream = ftp = None
-                if ftp is None:
-                    ftp = pool.acquire()
                 if stream is None:
-                    conn = fs._retr(ftp, self.path, start)
+                    if use_armed:
+                        armed = pool.take_armed()
+                    if armed is not None:
+                        ftp = armed.ftp
+                        conn = _arm.retr(armed, self.path, start)
+                    else:
+                        ftp = pool.acquire()
+                        began = time.monotonic()
+                        conn = fs._retr(ftp, self.path, start)
+                        if not fs.tls:  # PASV, then REST + RETR: two round trips
+                            pool.note_round_trip((time.monotonic() - began) / 2)
                     stream = Stream(ftp, conn, start)
+                    if pool.far:
+                        pool.arm_spare()
                 data = stream.read(end - start)
+                if stream.eof:
+                    # The data connection ended: the file's end, or a cut
+                    # transfer (a 4xx here, and the bytes are read again).
+                    try:
+                        stream.finish()
+                    except error_perm:
+                        pass  # the bytes came; the session is in step
             except error_perm as exc:
-                pool.release(ftp)
+                if armed is not None:
+                    pool.discard(ftp)  # its data connection's state is unknown
+                else:
+                    pool.release(ftp)
                 raise fs._explain(exc, self.path, directory=IsADirectoryError) from exc
             except BaseException as exc:
                 if stream is not None:
@@ -99,19 +124,34 @@ class FTPFile(AbstractBufferedFile):
                 elif conn is not None:
                     conn.close()
                 if ftp is not None:
-                    pool.discard(ftp)
-                if attempt >= fs.retries or not isinstance(exc, _RETRYABLE):
+                    if armed is not None and isinstance(exc, error_temp):
+                        # A refused armed connection (425, say): the session
+                        # is in step, its data connection gone. Re-arm it.
+                        pool.rearm_later(ftp)
+                    else:
+                        pool.discard(ftp)
+                if not isinstance(exc, _RETRYABLE):
+                    raise
+                if armed is not None and use_armed:
+                    # An armed connection the server had dropped (an idle
+                    # timeout): once more, on a session readied now.
+                    use_armed = False
+                    continue
+                if attempt >= fs.retries:
                     raise
                 attempt += 1
                 continue
             if stream.eof or stream.pos >= self.size:
-                try:
-                    stream.finish()
-                except error_perm:
-                    pool.release(ftp)
-                except BaseException:
-                    pool.discard(ftp)
-                    raise
+                if not stream.eof:
+                    try:
+                        stream.finish()
+                    except error_perm:
+                        pool.release(ftp)
+                    except BaseException:
+                        pool.discard(ftp)
+                        raise
+                    else:
+                        pool.release(ftp)
                 else:
                     pool.release(ftp)
             else:

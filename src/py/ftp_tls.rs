@@ -391,6 +391,29 @@ impl FtpTls {
         }
     }
 
+    /// Internal (rftplib.fsspec): TLS on a data connection opened by
+    /// `_open_data`, once the server's 1xx reply came, resuming the control
+    /// connection's session as ntransfercmd does; `conn` itself under PROT C.
+    fn _secure_data<'py>(slf: &Bound<'py, Self>, conn: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.as_any();
+        if !this.getattr(intern!(py, "_prot_p"))?.is_truthy()? {
+            return Ok(conn.clone());
+        }
+        let control = this.getattr(intern!(py, "sock"))?;
+        let session = match control.cast::<Socket>() {
+            Ok(s) => s.get().conn.tls_session(),
+            Err(_) => None,
+        };
+        match wrap(this, conn, session) {
+            Ok(wrapped) => Ok(wrapped),
+            Err(e) => {
+                conn.call_method0(intern!(py, "close"))?;
+                Err(e)
+            }
+        }
+    }
+
     /// Abort a file transfer (no out-of-band data: it cannot go through TLS).
     fn abort<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
