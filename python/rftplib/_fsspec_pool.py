@@ -125,6 +125,8 @@ class Pool:
         self._opening = 0
         self._pid = os.getpid()
         self._stop_cost = 0.0  # seconds a cut transfer takes to stop (see stop_later)
+        # A server is far when a stop (a round trip) takes this long at least.
+        self.far_after = _INLINE_STOP
         self._armed = deque()  # Armed sessions, oldest first
         self._arming = 0  # sessions being (stopped and) armed in the background
         self._workers = set()  # background threads
@@ -136,7 +138,7 @@ class Pool:
     def far(self):
         """Whether the server is far enough for background work to pay: a
         cut transfer took a while (a round trip) to stop."""
-        return self._stop_cost >= _INLINE_STOP
+        return self._stop_cost >= self.far_after
 
     @property
     def live(self):
@@ -313,7 +315,7 @@ class Pool:
             if rearm:
                 self._armed_one(None)
 
-        if self._stop_cost < _INLINE_STOP:
+        if not self.far:
             # A near server: stopping now costs less than a thread would.
             stop(False)
             return
