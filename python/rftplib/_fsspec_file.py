@@ -42,6 +42,12 @@ class FTPFile(AbstractBufferedFile):
     ):
         self._key = object()
         self._ftp = self._conn = None
+        self._random = False  # a seek has cut a transfer of this file
+        if mode == "rb" and fs._pool.far:
+            # Sessions armed for the first read and a seek after it (while
+            # the base class below asks for the file's details, on a session
+            # left for that); more once reads prove random.
+            fs._pool.arm_spare(min(2, fs._pool.cap - 1))
         if mode == "xb" and fs.exists(path):
             # Before the base class sets the file up: nothing to flush at __del__.
             raise FileExistsError(errno.EEXIST, "File exists", path)
@@ -89,6 +95,7 @@ class FTPFile(AbstractBufferedFile):
                     # server, armed again for the reads to come.
                     pool.stop_later(stream, rearm=pool.far)
                     stream = ftp = None
+                    self._random = True
                 if stream is None:
                     if use_armed:
                         armed = pool.take_armed()
@@ -102,8 +109,8 @@ class FTPFile(AbstractBufferedFile):
                         if not fs.tls:  # PASV, then REST + RETR: two round trips
                             pool.note_round_trip((time.monotonic() - began) / 2)
                     stream = Stream(ftp, conn, start)
-                    if pool.far:
-                        pool.arm_spare()
+                    if self._random and pool.far:
+                        pool.arm_spare()  # for the random reads to come
                 data = stream.read(end - start)
                 if stream.eof:
                     # The data connection ended: the file's end, or a cut

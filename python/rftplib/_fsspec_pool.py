@@ -248,6 +248,7 @@ class Pool:
                         continue
                     self._cond.notify_all()
                 raise
+            self._noted(session)
             with self._cond:
                 self._opening -= 1
                 self._busy[session] = threading.get_ident()
@@ -330,6 +331,13 @@ class Pool:
         one, it tells how far the server is before any stop did."""
         self._stop_cost = 0.8 * self._stop_cost + 0.2 * seconds
 
+    def _noted(self, session):
+        """A new session: the round trip its connect() timed tells how far
+        the server is, before any read."""
+        seconds = getattr(session, "_rftp_round_trip", None)
+        if seconds is not None:
+            self.note_round_trip(seconds)
+
     # -- armed sessions (see _fsspec_arm) -----------------------------------------
 
     def _spawn(self, fn):
@@ -397,6 +405,7 @@ class Pool:
                     self._shrunk_at = time.monotonic()
             self._armed_one(None)
             return
+        self._noted(session)
         with self._cond:
             self._opening -= 1
             self._busy[session] = None
@@ -414,18 +423,25 @@ class Pool:
             self._arming += 1
         self._spawn(lambda: self._arm_now(session))
 
-    def arm_spare(self):
-        """Arm every idle session, and new ones up to the cap, in the
-        background: the next random reads find them ready."""
+    def arm_spare(self, most=None):
+        """Arm idle sessions, and new ones up to the cap, in the background
+        (``most`` at most, counting those armed or being armed already):
+        the next reads find them ready."""
         with self._cond:
             self._after_fork_locked()
             now = time.monotonic()
-            sessions = [s for s, t in self._idle if now - t <= self.idle_timeout]
+            want = self.cap if most is None else most
+            want -= len(self._armed) + self._arming
+            if want <= 0:
+                return
             stale = [s for s, t in self._idle if now - t > self.idle_timeout]
-            self._idle = []
+            fresh = [(s, t) for s, t in self._idle if now - t <= self.idle_timeout]
+            # the most recently used first, as acquire() takes them
+            sessions = [s for s, _ in fresh[::-1][:want]]
+            self._idle = [(s, t) for s, t in fresh if s not in sessions]
             for session in sessions:
                 self._busy[session] = None
-            grow = max(0, self.cap - self._live_locked())
+            grow = max(0, min(want - len(sessions), self.cap - self._live_locked()))
             self._opening += grow
             self._arming += len(sessions) + grow
             epoch = self._epoch
@@ -438,8 +454,8 @@ class Pool:
 
     def take_armed(self):
         """An armed session, now the caller's (give it back with release()
-        or discard() after its transfer); None when none is ready and one
-        would be no sooner than a session made ready by the caller."""
+        or discard() after its transfer); None when none is ready or being
+        armed."""
         stale = []
         try:
             with self._cond:
@@ -450,14 +466,10 @@ class Pool:
                         armed = self._armed.popleft()  # the oldest: settled longest
                         self._busy[armed.ftp] = threading.get_ident()
                         return armed
-                    if (
-                        not self._arming
-                        or self._idle
-                        or self._live_locked() < self.cap
-                    ):
+                    if not self._arming:
                         return None
-                    # Every session is busy and one is being armed: it
-                    # comes sooner than any other would.
+                    # One being armed is ready sooner than a session the
+                    # caller would make ready (PASV, connect) itself.
                     self._cond.wait(1.0)
         finally:
             for session in stale:

@@ -7,6 +7,7 @@ import datetime as _dt
 import errno
 import os
 import socket
+import time
 
 from fsspec.callbacks import DEFAULT_CALLBACK
 
@@ -69,7 +70,10 @@ class _SessionSpec:
             if self.tls:
                 ftp.prot_p()
             # Once per session: every transfer below is binary, listings too.
+            began = time.monotonic()
             ftp.voidcmd("TYPE I")
+            # One command's round trip: how far the server is (see Pool.far).
+            ftp._rftp_round_trip = time.monotonic() - began
             _nodelay(ftp.sock)
         except BaseException:
             ftp.close()
