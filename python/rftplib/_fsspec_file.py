@@ -221,7 +221,10 @@ class FTPFile(AbstractBufferedFile):
     def close(self):
         if not self.closed and self.readable():
             stream = self.fs._pool.unpark(self._key)
-            if stream is not None:
+            if stream is not None and self.fs._pool.far:
+                # Another thread takes the cut transfer's reply.
+                self.fs._pool.stop_later(stream)
+            elif stream is not None:
                 # Nobody wants the rest of that transfer: if the connection
                 # has died meanwhile (a server gone, an idle timeout), the
                 # session goes, and closing the file still succeeds.

@@ -133,6 +133,8 @@ class Pool:
         self._epoch = 0  # bumped by close(): what began before ends its sessions
         # close() waits this long for background threads to end
         self.join_timeout = 2.0
+        # take_armed() waits this long at most for a session being armed
+        self.arm_wait = 5.0
 
     @property
     def far(self):
@@ -306,15 +308,17 @@ class Pool:
                 ok = True
             # How long a stop takes here (a round trip, mostly), smoothed.
             self._stop_cost = 0.8 * self._stop_cost + 0.2 * (time.monotonic() - began)
-            if not ok:
-                self.discard(stream.ftp)
-            elif rearm:
+            if ok and rearm:
                 self._arm_now(stream.ftp)
                 return
-            else:
-                self.release(stream.ftp)
-            if rearm:
-                self._armed_one(None)
+            try:
+                if ok:
+                    self.release(stream.ftp)
+                else:
+                    self.discard(stream.ftp)
+            finally:
+                if rearm:
+                    self._armed_one(None)
 
         if not self.far:
             # A near server: stopping now costs less than a thread would.
@@ -354,7 +358,12 @@ class Pool:
         thread = threading.Thread(target=run, name="rftplib-fsspec", daemon=True)
         with self._cond:
             self._workers.add(thread)
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: do it now
+            with self._cond:
+                self._workers.discard(thread)
+            fn()
 
     def _expire_armed_locked(self, now):
         """Armed sessions idle past ``idle_timeout``, out of the pool: close them."""
@@ -457,20 +466,22 @@ class Pool:
         or discard() after its transfer); None when none is ready or being
         armed."""
         stale = []
+        deadline = time.monotonic() + self.arm_wait
         try:
             with self._cond:
                 self._after_fork_locked()
                 while True:
-                    stale += self._expire_armed_locked(time.monotonic())
+                    now = time.monotonic()
+                    stale += self._expire_armed_locked(now)
                     if self._armed:
                         armed = self._armed.popleft()  # the oldest: settled longest
                         self._busy[armed.ftp] = threading.get_ident()
                         return armed
-                    if not self._arming:
+                    if not self._arming or now >= deadline:
                         return None
                     # One being armed is ready sooner than a session the
                     # caller would make ready (PASV, connect) itself.
-                    self._cond.wait(1.0)
+                    self._cond.wait(min(1.0, deadline - now))
         finally:
             for session in stale:
                 _close(session)
