@@ -332,3 +332,11 @@ def test_armed_reads_on_every_server(server_farm, kind, tls, armed_retrs, monkey
     assert fs.ls(home + "/sub", detail=False)
     fs.close()
     assert fsspec_threads() == [] and fs._pool.live == 0
+
+
+def test_armed_reads_over_ipv6(ftpd6, armed_retrs):
+    # EPSV instead of PASV, and a data connection to ::1
+    fs = far(make_fs(ftpd6))
+    random_reads(fs, "/big.bin", 20, seed=6)
+    assert armed_retrs["reads"] >= 10 and armed_retrs["failed"] == 0
+    fs.close()
