@@ -26,6 +26,10 @@ class FTPFile(AbstractBufferedFile):
     elsewhere ends it (close the data connection, take the one reply) and
     starts a RETR at the new offset. Between reads the open RETR is parked in
     the pool, which may end it if another caller needs the session.
+
+    Far from the server, that RETR goes to an armed session (``_fsspec_arm``:
+    PASV and data connection done ahead), and the cut session is armed again
+    in the background: a random read costs about one round trip.
     """
 
     def __init__(
