@@ -14,6 +14,7 @@ the background.
 
 from __future__ import annotations
 
+import socket
 import time
 
 from . import all_errors, error_perm, error_reply, error_temp
@@ -37,7 +38,14 @@ class Armed:
 def arm(ftp):
     """PASV/EPSV and open the data connection: ``ftp`` armed."""
     host, port = ftp.makepasv()
-    return Armed(ftp, ftp._open_data(host, port))
+    if getattr(ftp, "_prot_p", False):
+        # rftplib's own socket: TLS starts on it after the 150, resuming the
+        # control connection's session.
+        conn = ftp._open_data(host, port)
+    else:
+        # A plain socket, as the other plain reads use (see _fsspec_io._retr).
+        conn = socket.create_connection((host, port), ftp.timeout)
+    return Armed(ftp, conn)
 
 
 def disarm(armed):
