@@ -312,6 +312,8 @@ def test_sequential_read_keeps_one_data_connection(fs, srv, counted):
 def test_random_reads_seek_with_rest(fs, srv, counted, far):
     if far:  # as if stops took a WAN round trip: they go to another thread
         fs._pool._stop_cost = 1.0
+    else:  # however long a busy machine makes a round trip on loopback
+        fs._pool.far_after = float("inf")
     with fs.open(base(srv) + "/big.bin", "rb", block_size=4096) as f:
         f.seek(2_000_000)
         assert f.read(1000) == BIG[2_000_000:2_001_000]
@@ -328,8 +330,9 @@ def test_random_reads_seek_with_rest(fs, srv, counted, far):
         ("RETR", 5000),
     ]
     # Near, a seek stops the transfer at once, on the same session; far, it
-    # hands it to another thread and goes on with a second session.
-    assert fs._pool.live <= 2 if far else fs._pool.live == 1
+    # hands it to another thread (which arms it again, and spare sessions up
+    # to the pool's cap) and goes on with another session.
+    assert fs._pool.live <= fs.connections if far else fs._pool.live == 1
 
 
 def test_open_files_share_a_small_pool(ftpd, counted):

@@ -4,11 +4,13 @@ over a parked RETR, streaming writes over one STOR)."""
 from __future__ import annotations
 
 import errno
+import time
 import uuid
 
 from fsspec.spec import AbstractBufferedFile
 
-from . import all_errors, error_perm
+from . import _fsspec_arm as _arm
+from . import all_errors, error_perm, error_temp
 from ._fsspec_pool import Stream
 from ._fsspec_support import (
     _RETRYABLE,
@@ -24,6 +26,10 @@ class FTPFile(AbstractBufferedFile):
     elsewhere ends it (close the data connection, take the one reply) and
     starts a RETR at the new offset. Between reads the open RETR is parked in
     the pool, which may end it if another caller needs the session.
+
+    Far from the server, that RETR goes to an armed session (``_fsspec_arm``:
+    PASV and data connection done ahead), and the cut session is armed again
+    in the background: a random read costs about one round trip.
     """
 
     def __init__(
@@ -40,6 +46,12 @@ class FTPFile(AbstractBufferedFile):
     ):
         self._key = object()
         self._ftp = self._conn = None
+        self._random = False  # a seek has cut a transfer of this file
+        if mode == "rb" and fs._pool.far:
+            # Sessions armed for the first read and a seek after it (while
+            # the base class below asks for the file's details, on a session
+            # left for that); more once reads prove random.
+            fs._pool.arm_spare(min(2, fs._pool.cap - 1))
         if mode == "xb" and fs.exists(path):
             # Before the base class sets the file up: nothing to flush at __del__.
             raise FileExistsError(errno.EEXIST, "File exists", path)
@@ -70,10 +82,11 @@ class FTPFile(AbstractBufferedFile):
             return b""
         fs, pool = self.fs, self.fs._pool
         attempt = 0
+        use_armed = True
         while True:
             stream = pool.unpark(self._key)
             ftp = stream.ftp if stream is not None else None
-            conn = None
+            conn = armed = None
             try:
                 if (
                     stream is not None
@@ -82,16 +95,39 @@ class FTPFile(AbstractBufferedFile):
                 ):
                     stream.skip(start - stream.pos)
                 if stream is not None and (stream.eof or stream.pos != start):
-                    pool.stop_later(stream)  # its session comes back when it is done
+                    # Its session comes back when it is done; far from the
+                    # server, armed again for the reads to come.
+                    pool.stop_later(stream, rearm=pool.far)
                     stream = ftp = None
-                if ftp is None:
-                    ftp = pool.acquire()
+                    self._random = True
                 if stream is None:
-                    conn = fs._retr(ftp, self.path, start)
+                    if use_armed:
+                        armed = pool.take_armed()
+                    if armed is not None:
+                        ftp = armed.ftp
+                        conn = _arm.retr(armed, self.path, start)
+                    else:
+                        ftp = pool.acquire()
+                        began = time.monotonic()
+                        conn = fs._retr(ftp, self.path, start)
+                        if not fs.tls:  # PASV, then REST + RETR: two round trips
+                            pool.note_round_trip((time.monotonic() - began) / 2)
                     stream = Stream(ftp, conn, start)
+                    if self._random and pool.far:
+                        pool.arm_spare()  # for the random reads to come
                 data = stream.read(end - start)
+                if stream.eof:
+                    # The data connection ended: the file's end, or a cut
+                    # transfer (a 4xx here, and the bytes are read again).
+                    try:
+                        stream.finish()
+                    except error_perm:
+                        pass  # the bytes came; the session is in step
             except error_perm as exc:
-                pool.release(ftp)
+                if armed is not None:
+                    pool.discard(ftp)  # its data connection's state is unknown
+                else:
+                    pool.release(ftp)
                 raise fs._explain(exc, self.path, directory=IsADirectoryError) from exc
             except BaseException as exc:
                 if stream is not None:
@@ -99,19 +135,34 @@ class FTPFile(AbstractBufferedFile):
                 elif conn is not None:
                     conn.close()
                 if ftp is not None:
-                    pool.discard(ftp)
-                if attempt >= fs.retries or not isinstance(exc, _RETRYABLE):
+                    if armed is not None and isinstance(exc, error_temp):
+                        # A refused armed connection (425, say): the session
+                        # is in step, its data connection gone. Re-arm it.
+                        pool.rearm_later(ftp)
+                    else:
+                        pool.discard(ftp)
+                if not isinstance(exc, _RETRYABLE):
+                    raise
+                if armed is not None and use_armed:
+                    # An armed connection the server had dropped (an idle
+                    # timeout): once more, on a session readied now.
+                    use_armed = False
+                    continue
+                if attempt >= fs.retries:
                     raise
                 attempt += 1
                 continue
             if stream.eof or stream.pos >= self.size:
-                try:
-                    stream.finish()
-                except error_perm:
-                    pool.release(ftp)
-                except BaseException:
-                    pool.discard(ftp)
-                    raise
+                if not stream.eof:
+                    try:
+                        stream.finish()
+                    except error_perm:
+                        pool.release(ftp)
+                    except BaseException:
+                        pool.discard(ftp)
+                        raise
+                    else:
+                        pool.release(ftp)
                 else:
                     pool.release(ftp)
             else:
@@ -174,7 +225,10 @@ class FTPFile(AbstractBufferedFile):
     def close(self):
         if not self.closed and self.readable():
             stream = self.fs._pool.unpark(self._key)
-            if stream is not None:
+            if stream is not None and self.fs._pool.far:
+                # Another thread takes the cut transfer's reply.
+                self.fs._pool.stop_later(stream)
+            elif stream is not None:
                 # Nobody wants the rest of that transfer: if the connection
                 # has died meanwhile (a server gone, an idle timeout), the
                 # session goes, and closing the file still succeeds.

@@ -12,6 +12,13 @@ A streaming read that is paused between two reads of a file object is
 "parked" with its session: when every session is busy, a waiting caller
 stops the oldest parked stream and takes its session, so open files never
 starve the pool.
+
+Far from the server, random reads keep sessions "armed" (``_fsspec_arm``: the
+passive data connection open, waiting for a RETR): a cut transfer is stopped
+and its session re-armed in a background thread, so the next read costs
+REST + RETR alone. An armed session is given to any other caller after an
+ABOR (``disarm``). Background threads end with ``close()``, which also closes
+the sessions they hold.
 """
 
 from __future__ import annotations
@@ -19,9 +26,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 
 from . import Error, all_errors, error_perm, error_temp
+from ._fsspec_arm import arm, disarm
 
 __all__ = ["Pool", "Stream"]
 
@@ -117,15 +125,37 @@ class Pool:
         self._opening = 0
         self._pid = os.getpid()
         self._stop_cost = 0.0  # seconds a cut transfer takes to stop (see stop_later)
+        # A server is far when a stop (a round trip) takes this long at least.
+        self.far_after = _INLINE_STOP
+        self._armed = deque()  # Armed sessions, oldest first
+        self._arming = 0  # sessions being (stopped and) armed in the background
+        self._workers = set()  # background threads
+        self._epoch = 0  # bumped by close(): what began before ends its sessions
+        # close() waits this long for background threads to end
+        self.join_timeout = 2.0
+        # take_armed() waits this long at most for a session being armed
+        self.arm_wait = 5.0
+
+    @property
+    def far(self):
+        """Whether the server is far enough for background work to pay: a
+        cut transfer took a while (a round trip) to stop."""
+        return self._stop_cost >= self.far_after
 
     @property
     def live(self):
         """Sessions that exist now: idle, busy, parked or being opened."""
         with self._cond:
-            return len(self._idle) + len(self._busy) + len(self._parked) + self._opening
+            return self._live_locked()
 
     def _live_locked(self):
-        return len(self._idle) + len(self._busy) + len(self._parked) + self._opening
+        return (
+            len(self._idle)
+            + len(self._busy)
+            + len(self._parked)
+            + len(self._armed)
+            + self._opening
+        )
 
     def _after_fork_locked(self):
         # A forked child shares its parent's sockets: forget them, never use them.
@@ -134,6 +164,7 @@ class Pool:
             self._idle, self._busy, self._doomed = [], {}, set()
             self._parked = OrderedDict()
             self._opening = 0
+            self._armed, self._arming, self._workers = deque(), 0, set()
             self.cap = self.max_cap
 
     def _held_by_caller_locked(self):
@@ -144,6 +175,7 @@ class Pool:
         """A logged-in session for this thread alone; give it back with release()."""
         while True:
             stale, session, reclaim, fresh = [], None, None, True
+            disarming = None
             with self._cond:
                 self._after_fork_locked()
                 now = time.monotonic()
@@ -155,12 +187,16 @@ class Pool:
                     self._shrunk_at = now
                 while self._idle and now - self._idle[0][1] > self.idle_timeout:
                     stale.append(self._idle.pop(0)[0])
+                stale += self._expire_armed_locked(now)
                 if self._idle:
                     session, released = self._idle.pop()
                     fresh = now - released < self.noop_after
                     self._busy[session] = threading.get_ident()
                 elif self._live_locked() < self.cap:
                     self._opening += 1
+                elif self._armed:
+                    disarming = self._armed.pop()  # the newest: the likeliest alive
+                    self._busy[disarming.ftp] = threading.get_ident()
                 elif self._parked:
                     _, reclaim = self._parked.popitem(last=False)
                     self._busy[reclaim.ftp] = threading.get_ident()
@@ -176,6 +212,13 @@ class Pool:
                     continue
             for old in stale:
                 _close(old)
+            if disarming is not None:
+                try:
+                    disarm(disarming)
+                    return disarming.ftp
+                except all_errors:
+                    self.discard(disarming.ftp)
+                    continue
             if session is not None:
                 if fresh:
                     return session
@@ -207,6 +250,7 @@ class Pool:
                         continue
                     self._cond.notify_all()
                 raise
+            self._noted(session)
             with self._cond:
                 self._opening -= 1
                 self._busy[session] = threading.get_ident()
@@ -249,29 +293,198 @@ class Pool:
             stream.conn.close()
             _close(stream.ftp)
 
-    def stop_later(self, stream):
-        """End ``stream`` in another thread, then give its session back: the
-        caller goes on at once with another session (a seek costs no wait
-        for the cut transfer's reply)."""
+    def stop_later(self, stream, rearm=False):
+        """End ``stream`` in another thread, then give its session back (or,
+        with ``rearm``, arm it again first): the caller goes on at once with
+        another session (a seek costs no wait for the cut transfer's reply)."""
 
-        def stop():
+        def stop(rearm):
             began = time.monotonic()
             try:
                 stream.stop()
             except BaseException:  # noqa: BLE001 - the session is unusable, nothing more
-                self.discard(stream.ftp)
+                ok = False
             else:
-                self.release(stream.ftp)
+                ok = True
             # How long a stop takes here (a round trip, mostly), smoothed.
             self._stop_cost = 0.8 * self._stop_cost + 0.2 * (time.monotonic() - began)
+            if ok and rearm:
+                self._arm_now(stream.ftp)
+                return
+            try:
+                if ok:
+                    self.release(stream.ftp)
+                else:
+                    self.discard(stream.ftp)
+            finally:
+                if rearm:
+                    self._armed_one(None)
 
-        if self._stop_cost < _INLINE_STOP:
+        if not self.far:
             # A near server: stopping now costs less than a thread would.
-            stop()
+            stop(False)
             return
         with self._cond:
             self._busy[stream.ftp] = None  # the stopping thread's now
-        threading.Thread(target=stop, name="rftplib-fsspec-stop", daemon=True).start()
+            if rearm:
+                self._arming += 1
+        self._spawn(lambda: stop(rearm))
+
+    def note_round_trip(self, seconds):
+        """One command's round trip took ``seconds``: as a stop takes about
+        one, it tells how far the server is before any stop did."""
+        self._stop_cost = 0.8 * self._stop_cost + 0.2 * seconds
+
+    def _noted(self, session):
+        """A new session: the round trip its connect() timed tells how far
+        the server is, before any read."""
+        seconds = getattr(session, "_rftp_round_trip", None)
+        if seconds is not None:
+            self.note_round_trip(seconds)
+
+    # -- armed sessions (see _fsspec_arm) -----------------------------------------
+
+    def _spawn(self, fn):
+        """``fn()`` in a background thread that close() waits for."""
+
+        def run():
+            try:
+                fn()
+            finally:
+                with self._cond:
+                    self._workers.discard(thread)
+                    self._cond.notify_all()
+
+        thread = threading.Thread(target=run, name="rftplib-fsspec", daemon=True)
+        with self._cond:
+            self._workers.add(thread)
+        try:
+            thread.start()
+        except RuntimeError:  # no thread to be had: do it now
+            with self._cond:
+                self._workers.discard(thread)
+            fn()
+
+    def _expire_armed_locked(self, now):
+        """Armed sessions idle past ``idle_timeout``, out of the pool: close them."""
+        stale = []
+        while self._armed and now - self._armed[0].since > self.idle_timeout:
+            stale.append(self._armed.popleft())
+        for armed in stale:
+            armed.conn.close()
+        return [armed.ftp for armed in stale]
+
+    def _armed_one(self, armed):
+        """A background arming ended: with ``armed`` (a session of this
+        pool's, busy with the worker), or without (failed, session gone)."""
+        with self._cond:
+            self._arming -= 1
+            keep = False
+            if armed is not None:
+                keep = armed.ftp in self._busy and armed.ftp not in self._doomed
+                self._busy.pop(armed.ftp, None)
+                self._doomed.discard(armed.ftp)
+                if keep:
+                    self._armed.append(armed)
+            self._cond.notify_all()
+        if armed is not None and not keep:
+            armed.conn.close()
+            _close(armed.ftp)
+
+    def _arm_now(self, session):
+        """Arm ``session`` (busy, the calling worker's) and add it to the armed."""
+        try:
+            armed = arm(session)
+        except BaseException:  # noqa: BLE001 - the session is unusable, nothing more
+            self.discard(session)
+            self._armed_one(None)
+            return
+        self._armed_one(armed)
+
+    def _open_armed(self, epoch):
+        """A new session, armed (in a worker)."""
+        try:
+            session = self._connect()
+        except BaseException as exc:  # noqa: BLE001 - reported by the next acquire()
+            with self._cond:
+                self._opening -= 1
+                others = self._live_locked()
+                if others and _refusal(exc):
+                    self.cap = max(1, others)
+                    self._shrunk_at = time.monotonic()
+            self._armed_one(None)
+            return
+        self._noted(session)
+        with self._cond:
+            self._opening -= 1
+            self._busy[session] = None
+            if epoch != self._epoch:  # closed meanwhile
+                self._doomed.add(session)
+        self._arm_now(session)
+
+    def rearm_later(self, session):
+        """Arm ``session`` (the caller's, in step, with no data connection)
+        again in the background."""
+        with self._cond:
+            if session not in self._busy:
+                return  # closed meanwhile
+            self._busy[session] = None
+            self._arming += 1
+        self._spawn(lambda: self._arm_now(session))
+
+    def arm_spare(self, most=None):
+        """Arm idle sessions, and new ones up to the cap, in the background
+        (``most`` at most, counting those armed or being armed already):
+        the next reads find them ready."""
+        with self._cond:
+            self._after_fork_locked()
+            now = time.monotonic()
+            want = self.cap if most is None else most
+            want -= len(self._armed) + self._arming
+            if want <= 0:
+                return
+            stale = [s for s, t in self._idle if now - t > self.idle_timeout]
+            fresh = [(s, t) for s, t in self._idle if now - t <= self.idle_timeout]
+            # the most recently used first, as acquire() takes them
+            sessions = [s for s, _ in fresh[::-1][:want]]
+            self._idle = [(s, t) for s, t in fresh if s not in sessions]
+            for session in sessions:
+                self._busy[session] = None
+            grow = max(0, min(want - len(sessions), self.cap - self._live_locked()))
+            self._opening += grow
+            self._arming += len(sessions) + grow
+            epoch = self._epoch
+        for session in stale:
+            _close(session)
+        for session in sessions:
+            self._spawn(lambda s=session: self._arm_now(s))
+        for _ in range(grow):
+            self._spawn(lambda: self._open_armed(epoch))
+
+    def take_armed(self):
+        """An armed session, now the caller's (give it back with release()
+        or discard() after its transfer); None when none is ready or being
+        armed."""
+        stale = []
+        deadline = time.monotonic() + self.arm_wait
+        try:
+            with self._cond:
+                self._after_fork_locked()
+                while True:
+                    now = time.monotonic()
+                    stale += self._expire_armed_locked(now)
+                    if self._armed:
+                        armed = self._armed.popleft()  # the oldest: settled longest
+                        self._busy[armed.ftp] = threading.get_ident()
+                        return armed
+                    if not self._arming or now >= deadline:
+                        return None
+                    # One being armed is ready sooner than a session the
+                    # caller would make ready (PASV, connect) itself.
+                    self._cond.wait(min(1.0, deadline - now))
+        finally:
+            for session in stale:
+                _close(session)
 
     def unpark(self, key):
         """The stream parked under ``key``, now the caller's; None if it was taken."""
@@ -282,18 +495,31 @@ class Pool:
             return stream
 
     def close(self):
-        """Close every idle and parked session now, busy ones as they come back."""
+        """Close every idle, parked and armed session now, and those of
+        background threads (which then end); busy ones as they come back."""
         with self._cond:
+            self._after_fork_locked()
             sessions = [s for s, _ in self._idle]
             sessions += [st.ftp for st in self._parked.values()]
-            for stream in self._parked.values():
-                stream.conn.close()
-            self._idle, self._parked = [], OrderedDict()
+            sessions += [armed.ftp for armed in self._armed]
+            conns = [st.conn for st in self._parked.values()]
+            conns += [armed.conn for armed in self._armed]
+            self._idle, self._parked, self._armed = [], OrderedDict(), deque()
             self._doomed |= set(self._busy)
+            # Sessions a background thread holds are nobody else's: close
+            # them now, which ends what the thread waits for.
+            sessions += [s for s, owner in self._busy.items() if owner is None]
+            workers = [t for t in self._workers if t is not threading.current_thread()]
+            self._epoch += 1
             self.cap = self.max_cap
             self._cond.notify_all()
+        for conn in conns:
+            conn.close()
         for session in sessions:
             _close(session)
+        deadline = time.monotonic() + self.join_timeout
+        for thread in workers:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
 
 def _close(session):

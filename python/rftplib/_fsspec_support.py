@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import errno
+import os
+import socket
+import time
 
 from fsspec.callbacks import DEFAULT_CALLBACK
 
@@ -67,11 +70,31 @@ class _SessionSpec:
             if self.tls:
                 ftp.prot_p()
             # Once per session: every transfer below is binary, listings too.
+            began = time.monotonic()
             ftp.voidcmd("TYPE I")
+            # One command's round trip: how far the server is (see Pool.far).
+            ftp._rftp_round_trip = time.monotonic() - began
+            _nodelay(ftp.sock)
         except BaseException:
             ftp.close()
             raise
         return ftp
+
+
+def _nodelay(sock):
+    """TCP_NODELAY on a control connection: commands sent together (REST
+    then RETR) leave at once instead of the second waiting, as Nagle's
+    algorithm would make it, for the server to acknowledge the first (a
+    round trip on a real network)."""
+    try:
+        dup = socket.socket(fileno=os.dup(sock.fileno()))
+    except OSError:
+        return
+    with dup:
+        try:
+            dup.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
 
 def _progress(callback):

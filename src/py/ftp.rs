@@ -533,6 +533,18 @@ impl Ftp {
         PyTuple::new(py, [conn, size])
     }
 
+    /// Internal (rftplib.fsspec): a data connection to `host`:`port` from a
+    /// passive reply, opened as ntransfercmd opens one (the instance's
+    /// timeout and source address) but before any transfer command, so that
+    /// a later RETR finds it ready.
+    fn _open_data(slf: &Bound<'_, Self>, host: &Bound<'_, PyAny>, port: &Bound<'_, PyAny>) -> PyResult<Socket> {
+        let py = slf.py();
+        let this = slf.as_any();
+        let timeout = this.getattr(intern!(py, "timeout"))?;
+        let source = this.getattr(intern!(py, "source_address"))?;
+        create_connection(py, host, port, &timeout, &source)
+    }
+
     /// Like ntransfercmd() but returns only the socket.
     #[pyo3(signature = (cmd, rest=None))]
     pub(crate) fn transfercmd<'py>(

@@ -155,6 +155,24 @@ fn wrap<'py>(
     }
 }
 
+/// TLS on a data connection, resuming the control connection's session (as
+/// servers that require reuse demand); `conn` is closed if it fails.
+fn secure_data<'py>(this: &Bound<'py, PyAny>, conn: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = this.py();
+    let control = this.getattr(intern!(py, "sock"))?;
+    let session = match control.cast::<Socket>() {
+        Ok(s) => s.get().conn.tls_session(),
+        Err(_) => None,
+    };
+    match wrap(this, conn, session) {
+        Ok(wrapped) => Ok(wrapped),
+        Err(e) => {
+            conn.call_method0(intern!(py, "close"))?;
+            Err(e)
+        }
+    }
+}
+
 /// A FTP subclass which adds TLS support to FTP as described
 /// in RFC-4217.
 ///
@@ -377,18 +395,19 @@ impl FtpTls {
             return Ok(result);
         }
         let (conn, size) = (result.get_item(0)?, result.get_item(1)?);
-        let control = this.getattr(intern!(py, "sock"))?;
-        let session = match control.cast::<Socket>() {
-            Ok(s) => s.get().conn.tls_session(),
-            Err(_) => None,
-        };
-        match wrap(this, &conn, session) {
-            Ok(wrapped) => PyTuple::new(py, [wrapped, size]),
-            Err(e) => {
-                conn.call_method0(intern!(py, "close"))?;
-                Err(e)
-            }
+        PyTuple::new(py, [secure_data(this, &conn)?, size])
+    }
+
+    /// Internal (rftplib.fsspec): TLS on a data connection opened by
+    /// `_open_data`, once the server's 1xx reply came, resuming the control
+    /// connection's session as ntransfercmd does; `conn` itself under PROT C.
+    fn _secure_data<'py>(slf: &Bound<'py, Self>, conn: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.as_any();
+        if !this.getattr(intern!(py, "_prot_p"))?.is_truthy()? {
+            return Ok(conn.clone());
         }
+        secure_data(this, conn)
     }
 
     /// Abort a file transfer (no out-of-band data: it cannot go through TLS).
