@@ -77,10 +77,18 @@ struct Learnt {
 /// What the server says about the file; with `learn_cwd`, also the
 /// session's directory, and with `opts.ask_feat` its FEAT. FEAT, PWD,
 /// TYPE I and SIZE go out in one write.
-fn probe(job: &Job, s: &mut Session, opts: &DownloadOptions, learn_cwd: bool) -> Result<(Probe, Learnt)> {
+fn probe(
+    job: &Job,
+    s: &mut Session,
+    opts: &DownloadOptions,
+    learn_cwd: bool,
+    lost: Option<&str>,
+) -> Result<(Probe, Learnt)> {
     if learn_cwd && s.is_owned() {
-        // The caller's session was lost: where it was is no longer known.
-        return Err(Error::Unsupported("the session was lost before its current directory was known".into()));
+        // The caller's session was lost: where it was is no longer known,
+        // and why it was lost is the answer.
+        let why = lost.unwrap_or("the connection was lost");
+        return Err(Error::Unsupported(format!("{why} (before the current directory was known)")));
     }
     let type_i = !s.is_binary();
     let mut lines = Vec::with_capacity(4);
@@ -172,7 +180,15 @@ pub fn download(job: &mut Job, first: Session, opts: &DownloadOptions, sink: Sin
     let ahead = matches!(sink, Sink::Path { .. }) && opts.connections > 1 && job.spec.credentials.is_some();
     let openers = if ahead { Openers::start(job, opts.connections - 1, cwd.clone()) } else { Openers::none(job) };
     let feat_answered;
-    let p = match job.with_retries(&mut slot, |s| probe(job, s, opts, learn_cwd)) {
+    let mut lost: Option<String> = None;
+    let probed = job.with_retries(&mut slot, |s| {
+        let r = probe(job, s, opts, learn_cwd, lost.as_deref());
+        if let Err(e) = &r {
+            lost.get_or_insert_with(|| e.to_string());
+        }
+        r
+    });
+    let p = match probed {
         Ok((p, learnt)) => {
             if learn_cwd {
                 job.spec.cwd = learnt.cwd.clone();
