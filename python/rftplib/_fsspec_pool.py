@@ -8,6 +8,12 @@ that refuses a new session with 421 (or a refused login) while others are
 open lowers the cap to what it accepted, instead of failing the caller;
 sessions idle for ``idle_timeout`` seconds are closed.
 
+With ``grow_to`` above ``cap``, the pool sizes itself to its callers: a
+caller that finds every session busy opens one more (up to ``grow_to``)
+rather than wait, as Dask's threaded scheduler expects of a filesystem
+shared by its threads; a refusal brings the cap back down to what the
+server accepted, and growth waits ``regrow_after`` seconds after one.
+
 A streaming read that is paused between two reads of a file object is
 "parked" with its session: when every session is busy, a waiting caller
 stops the oldest parked stream and takes its session, so open files never
@@ -99,10 +105,19 @@ class Stream:
 
 class Pool:
     def __init__(
-        self, connect, cap, *, idle_timeout=30.0, noop_after=2.0, regrow_after=5.0
+        self,
+        connect,
+        cap,
+        *,
+        idle_timeout=30.0,
+        noop_after=2.0,
+        regrow_after=5.0,
+        grow_to=None,
     ):
         self._connect = connect
-        self.cap = self.max_cap = max(1, int(cap))
+        self.cap = self.max_cap = self.base_cap = max(1, int(cap))
+        # The most sessions demand may open (see the module's docstring).
+        self.grow_to = max(self.base_cap, int(grow_to or 0))
         self.idle_timeout = idle_timeout
         self.noop_after = noop_after
         # A refusal may have been a neighbour's session that had not yet
@@ -161,6 +176,17 @@ class Pool:
                     self._busy[session] = threading.get_ident()
                 elif self._live_locked() < self.cap:
                     self._opening += 1
+                elif (
+                    self.cap < self.grow_to
+                    and now - self._shrunk_at > self.regrow_after
+                    and None not in self._busy.values()
+                ):
+                    # Every session is some caller's: one more caller, one
+                    # more session. (Not when one is only being stopped, see
+                    # stop_later: it is free again within a round trip.)
+                    self.cap += 1
+                    self.max_cap = max(self.max_cap, self.cap)
+                    self._opening += 1
                 elif self._parked:
                     _, reclaim = self._parked.popitem(last=False)
                     self._busy[reclaim.ftp] = threading.get_ident()
@@ -202,6 +228,9 @@ class Pool:
                     if others and _refusal(exc):
                         # The server holds us to fewer sessions: live with it.
                         self.cap = max(1, others)
+                        # Regrowth aims no higher than the configured size
+                        # or what the server has accepted.
+                        self.max_cap = max(self.base_cap, others)
                         self._shrunk_at = time.monotonic()
                         self._cond.notify_all()
                         continue

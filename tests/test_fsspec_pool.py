@@ -1,0 +1,92 @@
+"""rftplib.fsspec: the pool sizes itself to the threads that call it.
+
+Without ``connections``, an instance starts with 4 sessions and opens one
+more whenever a caller finds them all busy (up to 16), as Dask's threaded
+scheduler expects of one filesystem shared by its threads; a server's
+per-client limit (vsftpd's ``max_per_ip``, refused with 421) brings it back
+down. With ``connections=N`` the pool never exceeds N.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from fsspec_support import base, make_fs
+from support import CONTENT, sha256
+
+BIG = CONTENT["big.bin"]
+
+
+def open_files_at_once(fs, path, n):
+    """``n`` threads each read a file object part way, all holding it open at
+    one moment, then read on: the sha256 of what each read."""
+    barrier = threading.Barrier(n)
+
+    def one(k):
+        start = k * 100_000
+        with fs.open(path, "rb", block_size=4096) as f:
+            f.seek(start)
+            head = f.read(10)
+            barrier.wait(30)  # every file open and streaming, at once
+            rest = f.read(5000)
+        return sha256(head + rest) == sha256(BIG[start : start + 5010])
+
+    with ThreadPoolExecutor(n) as ex:
+        return list(ex.map(one, range(n)))
+
+
+@pytest.fixture
+def vsftpd(root):
+    from vsftpd import Vsftpd
+
+    with Vsftpd(root) as srv:
+        yield srv
+
+
+def test_default_pool_grows_to_its_callers(vsftpd):
+    fs = make_fs(vsftpd)
+    assert (fs.connections, fs.max_connections) == (4, 16)
+    assert open_files_at_once(fs, base(vsftpd) + "/big.bin", 8) == [True] * 8
+    # Eight files streaming at once held eight sessions: none was cut to
+    # serve another caller.
+    assert fs._pool.live == 8 and fs._pool.cap == 8
+    fs.close()
+    assert vsftpd.wait_idle()
+
+
+def test_a_given_number_of_connections_is_a_hard_cap(vsftpd):
+    fs = make_fs(vsftpd, connections=3)
+    assert (fs.connections, fs.max_connections) == (3, 3)
+    assert open_files_at_once(fs, base(vsftpd) + "/big.bin", 8) == [True] * 8
+    assert fs._pool.live <= 3 and fs._pool.cap == 3
+    fs.close()
+
+
+def test_growth_stops_at_the_servers_limit_and_shrinks_on_421(root):
+    from vsftpd import Vsftpd
+
+    names = [f"f{i:02d}.bin" for i in range(16)]
+    blobs = {n: bytes([i]) * (50_000 + i) for i, n in enumerate(names)}
+    for n, data in blobs.items():
+        (root / n).write_bytes(data)
+    with Vsftpd(root, config={"max_per_ip": 5}) as srv:
+        assert srv.wait_idle()  # the start-up probe's session counts until it ends
+        fs = make_fs(srv)  # would grow to 16
+        b = base(srv)
+        barrier = threading.Barrier(16)
+
+        def fetch(name):
+            barrier.wait(30)  # all 16 ask at once: the pool tries to grow
+            return sha256(fs.cat_file(f"{b}/{name}"))
+
+        with ThreadPoolExecutor(16) as ex:
+            got = list(ex.map(fetch, names))
+        assert got == [sha256(blobs[n]) for n in names]
+        # It grew past its 4 to the server's 5, was refused a 6th (421) and
+        # settled there, without failing any caller.
+        assert fs._pool.cap == 5 and fs._pool.live <= 5
+        assert fs._pool.max_cap == 5
+        fs.close()
+        assert srv.wait_idle()
