@@ -90,3 +90,42 @@ def test_growth_stops_at_the_servers_limit_and_shrinks_on_421(root):
         assert fs._pool.max_cap == 5
         fs.close()
         assert srv.wait_idle()
+
+
+# -- plain data connections: blocking, with the timeout in the kernel ----------------
+
+
+def stalled_retr_script():
+    from faultserver import Accept, DataSend, Pasv, Sleep
+
+    return [
+        (None, ["220 hello"]),
+        ("USER", ["331 password please"]),
+        ("PASS", ["230 in"]),
+        ("TYPE I", ["200 binary"]),
+        ("PASV", [Pasv()]),
+        # 3 bytes of 100, then nothing: the data connection stalls.
+        ("RETR /f", ["150 here (100 bytes)", Accept(), DataSend(b"abc"), Sleep(3)]),
+    ]
+
+
+def test_a_stalled_data_connection_times_out():
+    from faultserver import FaultServer
+    from rftplib.fsspec import FTPFileSystem
+
+    with FaultServer(stalled_retr_script()) as srv:
+        fs = FTPFileSystem(
+            srv.host,
+            srv.port,
+            "u",
+            "p",
+            timeout=0.3,
+            retries=0,
+            connections=1,
+            skip_instance_cache=True,
+        )
+        with pytest.raises(OSError):
+            # A range: one recv(100, MSG_WAITALL) on a blocking socket whose
+            # timeout is the kernel's; it must end, not wait for ever.
+            fs.cat_file("/f", 0, 100)
+        fs.close()

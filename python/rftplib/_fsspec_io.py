@@ -7,6 +7,8 @@ import contextlib
 import errno
 import os
 import socket
+import struct
+import sys
 import tempfile
 
 from fsspec.callbacks import DEFAULT_CALLBACK
@@ -30,7 +32,15 @@ from ._fsspec_support import (
 def _connect_data(host, port, timeout):
     """A connection to the passive address ``host`` (an IP address, as
     makepasv gives it): ``socket.create_connection`` without its name
-    lookup, a tenth of the client's work per small file."""
+    lookup, a tenth of the client's work per small file.
+
+    Once connected, the socket blocks, with ``timeout`` set in the kernel
+    (SO_RCVTIMEO/SO_SNDTIMEO) rather than by Python: every recv is then one
+    system call instead of poll + recv, and ``recv(n, MSG_WAITALL)`` (see
+    Stream.read) fills a block of n bytes in one call, with no joining of
+    pieces. A timeout raises an OSError (EAGAIN) instead of TimeoutError;
+    Ctrl-C still interrupts the wait.
+    """
     try:
         sock = socket.socket(
             socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM
@@ -40,10 +50,23 @@ def _connect_data(host, port, timeout):
     try:
         sock.settimeout(timeout)
         sock.connect((host, port))
+        if timeout is not None and _TIMEVAL is not None:
+            tv = _TIMEVAL.pack(int(timeout), int(timeout % 1 * 1e6))
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, tv)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, tv)
+            sock.settimeout(None)
     except BaseException:
         sock.close()
         raise
     return sock
+
+
+# struct timeval where it is two C longs (Linux, the BSDs, macOS on 64 bits).
+_TIMEVAL = (
+    struct.Struct("ll")
+    if sys.platform.startswith(("linux", "darwin", "freebsd"))
+    else None
+)
 
 
 class _Transfers:

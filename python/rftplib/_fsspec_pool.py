@@ -23,6 +23,7 @@ starve the pool.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections import OrderedDict
@@ -39,6 +40,8 @@ def _refusal(exc):
     return isinstance(exc, (EOFError, ConnectionResetError, ConnectionRefusedError))
 
 
+_WAITALL = getattr(socket, "MSG_WAITALL", 0)
+
 # A cut transfer that stops faster than this (a server close by) is stopped
 # in the calling thread; a slower one in a thread of its own.
 _INLINE_STOP = 0.002
@@ -47,18 +50,21 @@ _INLINE_STOP = 0.002
 class Stream:
     """A RETR in progress on ``ftp`` whose next byte is at offset ``pos``."""
 
-    __slots__ = ("conn", "eof", "ftp", "pos")
+    __slots__ = ("conn", "eof", "flags", "ftp", "pos")
 
     def __init__(self, ftp, conn, pos):
         self.ftp = ftp
         self.conn = conn
         self.pos = pos
         self.eof = False
+        # A plain socket fills the whole block in one recv (into the bytes
+        # object returned: no pieces to join); rftplib's TLS ones take no flags.
+        self.flags = _WAITALL if type(conn) is socket.socket else 0
 
     def read(self, n):
         """Up to ``n`` bytes (fewer only at the end of the file)."""
         recv = self.conn.recv
-        first = recv(n)
+        first = recv(n, self.flags) if self.flags else recv(n)
         got = len(first)
         if got == n or not got:
             self.eof = not got
