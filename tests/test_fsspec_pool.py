@@ -129,3 +129,44 @@ def test_a_stalled_data_connection_times_out():
             # timeout is the kernel's; it must end, not wait for ever.
             fs.cat_file("/f", 0, 100)
         fs.close()
+
+
+@pytest.mark.parametrize("announced", [0, 10, 20, 21, 10_000])
+def test_whole_file_read_trusts_the_data_not_the_announced_size(announced):
+    # cat_file reads the size a 150 reply announces in one recv: a file
+    # that grew or shrank since (or a server that miscounts) still gives
+    # exactly the bytes sent.
+    from faultserver import Accept, DataClose, DataSend, FaultServer, Pasv
+    from rftplib.fsspec import FTPFileSystem
+
+    body = bytes(range(20))
+    script = [
+        (None, ["220 hello"]),
+        ("USER", ["331 password please"]),
+        ("PASS", ["230 in"]),
+        ("TYPE I", ["200 binary"]),
+        ("PASV", [Pasv()]),
+        (
+            "RETR /f",
+            [
+                f"150 Opening BINARY mode data connection for /f ({announced} bytes).",
+                Accept(),
+                DataSend(body[:7]),
+                DataSend(body[7:]),
+                DataClose(),
+                "226 Transfer complete.",
+            ],
+        ),
+    ]
+    with FaultServer(script) as srv:
+        fs = FTPFileSystem(
+            srv.host,
+            srv.port,
+            "u",
+            "p",
+            timeout=10,
+            connections=1,
+            skip_instance_cache=True,
+        )
+        assert fs.cat_file("/f") == body
+        fs.close()

@@ -14,7 +14,7 @@ import tempfile
 from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.utils import isfilelike
 
-from . import error_perm, error_reply, error_temp
+from . import error_perm, error_reply, error_temp, parse150
 from ._fsspec_file import FTPFile
 from ._fsspec_pool import Stream
 from ._fsspec_support import (
@@ -80,8 +80,13 @@ class _Transfers:
         fewer than ``transfercmd`` (PASV, connect, REST, RETR one by one).
         TLS data connections need rftplib's own handshake: ``transfercmd``.
         """
+        return self._retr_sized(ftp, path, rest)[0]
+
+    def _retr_sized(self, ftp, path, rest):
+        """``_retr``, and the byte count the server's 150 reply announced
+        (None if it did not say)."""
         if self.tls or not self._pipeline:
-            return ftp.transfercmd(f"RETR {path}", rest=rest or None)
+            return ftp.ntransfercmd(f"RETR {path}", rest=rest or None)
         host, port = ftp.makepasv()
         if rest:
             ftp.putcmd(f"REST {rest}")
@@ -118,7 +123,9 @@ class _Transfers:
             raise OSError(
                 errno.ECONNREFUSED, f"cannot open the data connection to {host}:{port}"
             )
-        return conn
+        # parse150 raises for anything but a 150 (pyftpdlib starts with 125
+        # when the data connection is open first).
+        return conn, parse150(resp) if resp[:3] == "150" else None
 
     def cat_file(self, path, start=None, end=None, **kwargs):
         path = self._strip_protocol(path)
@@ -133,7 +140,7 @@ class _Transfers:
             if e is not None and e <= s:
                 return b""
             try:
-                conn = self._retr(ftp, path, s)
+                conn, announced = self._retr_sized(ftp, path, s)
             except error_perm as exc:
                 if (
                     s
@@ -145,7 +152,7 @@ class _Transfers:
             stream = Stream(ftp, conn, s)
             try:
                 if e is None:
-                    data = _read_all(conn)
+                    data = _read_all(conn, announced)
                     stream.eof = True
                 else:
                     data = stream.read(e - s)
