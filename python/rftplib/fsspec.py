@@ -125,6 +125,7 @@ class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
         self._mlsd = None  # unknown until the first listing
         self._server_hash = None  # whether the server hashes files: unknown yet
         self._pipeline = True  # REST+RETR sent together (see _retr)
+        self._together = True  # PASV+REST+RETR in one write (see _retr_sized)
         self._pool = Pool(
             self._session_spec().connect,
             self.connections,

@@ -1,10 +1,16 @@
-"""rftplib.fsspec: the pool sizes itself to the threads that call it.
+"""rftplib.fsspec's fast paths, against real servers (and the scripted one
+for faults they will not produce).
 
-Without ``connections``, an instance starts with 4 sessions and opens one
-more whenever a caller finds them all busy (up to 16), as Dask's threaded
-scheduler expects of one filesystem shared by its threads; a server's
-per-client limit (vsftpd's ``max_per_ip``, refused with 421) brings it back
-down. With ``connections=N`` the pool never exceeds N.
+The pool sizes itself to the threads that call it: without ``connections``,
+an instance starts with 4 sessions and opens one more whenever a caller finds
+them all busy (up to 16), as Dask's threaded scheduler expects of one
+filesystem shared by its threads; a server's per-client limit (vsftpd's
+``max_per_ip``, refused with 421) brings it back down. With
+``connections=N`` the pool never exceeds N.
+
+Plain data connections block with the timeout in the kernel, and read a
+block (or a whole file of announced size) in one recv(MSG_WAITALL). cat_file
+and get send PASV, REST and RETR in one write, on every server tested.
 """
 
 from __future__ import annotations
@@ -169,4 +175,75 @@ def test_whole_file_read_trusts_the_data_not_the_announced_size(announced):
             skip_instance_cache=True,
         )
         assert fs.cat_file("/f") == body
+        fs.close()
+
+
+# -- PASV + REST + RETR in one write ------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["vsftpd", "proftpd", "pureftpd", "pyftpdlib"])
+def test_pasv_rest_retr_in_one_write_on_every_server(
+    server_farm, kind, tmp_path, monkeypatch
+):
+    import rftplib._fsspec_io as io
+
+    sent = []
+
+    def counted(ftp, path, rest):
+        sent.append((path, rest))
+        return together(ftp, path, rest)
+
+    together = io._pasv_together
+    monkeypatch.setattr(io, "_pasv_together", counted)
+    srv = server_farm.get(kind)
+    fs = make_fs(srv, connections=2)
+    home = srv.home.rstrip("/")
+    assert sha256(fs.cat_file(f"{home}/big.bin")) == sha256(BIG)
+    assert fs.cat_file(f"{home}/big.bin", 123_456, 200_000) == BIG[123_456:200_000]
+    got = fs.cat([f"{home}/small.bin", f"{home}/sub/inner.bin", f"{home}/empty.bin"])
+    assert got == {
+        f"{home}/small.bin": CONTENT["small.bin"],
+        f"{home}/sub/inner.bin": CONTENT["sub/inner.bin"],
+        f"{home}/empty.bin": b"",
+    }
+    fs.get(f"{home}/sub", str(tmp_path / "sub"), recursive=True)
+    assert (tmp_path / "sub" / "inner.bin").read_bytes() == CONTENT["sub/inner.bin"]
+    with pytest.raises(FileNotFoundError):
+        fs.cat_file(f"{home}/no-such-file.bin")
+    # A missing file's refused RETR left the sessions in step.
+    assert fs.cat_file(f"{home}/small.bin", 5, 50) == CONTENT["small.bin"][5:50]
+    assert fs._together  # no server refused it
+    assert (f"{home}/big.bin", 123_456) in sent and len(sent) >= 7
+    fs.close()
+
+
+def test_a_refused_pasv_in_one_write_falls_back_to_the_plain_way():
+    from faultserver import Accept, DataClose, DataSend, FaultServer, Pasv
+    from rftplib.fsspec import FTPFileSystem
+
+    script = [
+        (None, ["220 hello"]),
+        ("USER", ["331 password please"]),
+        ("PASS", ["230 in"]),
+        ("TYPE I", ["200 binary"]),
+        ("PASV", ["500 PASV not now."]),  # ... nor the RETR sent with it
+        ("RETR /f", ["425 Use PORT or PASV first."]),
+        ("PASV", [Pasv()]),
+        ("RETR /f", ["150 here", Accept(), DataSend(b"abc"), DataClose(), "226 ok"]),
+        ("PASV", [Pasv()]),
+        ("RETR /f", ["150 here", Accept(), DataSend(b"abc"), DataClose(), "226 ok"]),
+    ]
+    with FaultServer(script) as srv:
+        fs = FTPFileSystem(
+            srv.host,
+            srv.port,
+            "u",
+            "p",
+            timeout=10,
+            connections=1,
+            skip_instance_cache=True,
+        )
+        assert fs.cat_file("/f") == b"abc"
+        assert not fs._together
+        assert fs.cat_file("/f") == b"abc"  # the plain way
         fs.close()
