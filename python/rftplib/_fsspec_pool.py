@@ -8,6 +8,12 @@ that refuses a new session with 421 (or a refused login) while others are
 open lowers the cap to what it accepted, instead of failing the caller;
 sessions idle for ``idle_timeout`` seconds are closed.
 
+With ``grow_to`` above ``cap``, the pool sizes itself to its callers: a
+caller that finds every session busy opens one more (up to ``grow_to``)
+rather than wait, as Dask's threaded scheduler expects of a filesystem
+shared by its threads; a refusal brings the cap back down to what the
+server accepted, and growth waits ``regrow_after`` seconds after one.
+
 A streaming read that is paused between two reads of a file object is
 "parked" with its session: when every session is busy, a waiting caller
 stops the oldest parked stream and takes its session, so open files never
@@ -24,6 +30,7 @@ the sessions they hold.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections import OrderedDict, deque
@@ -41,6 +48,8 @@ def _refusal(exc):
     return isinstance(exc, (EOFError, ConnectionResetError, ConnectionRefusedError))
 
 
+_WAITALL = getattr(socket, "MSG_WAITALL", 0)
+
 # A cut transfer that stops faster than this (a server close by) is stopped
 # in the calling thread; a slower one in a thread of its own.
 _INLINE_STOP = 0.002
@@ -49,18 +58,21 @@ _INLINE_STOP = 0.002
 class Stream:
     """A RETR in progress on ``ftp`` whose next byte is at offset ``pos``."""
 
-    __slots__ = ("conn", "eof", "ftp", "pos")
+    __slots__ = ("conn", "eof", "flags", "ftp", "pos")
 
     def __init__(self, ftp, conn, pos):
         self.ftp = ftp
         self.conn = conn
         self.pos = pos
         self.eof = False
+        # A plain socket fills the whole block in one recv (into the bytes
+        # object returned: no pieces to join); rftplib's TLS ones take no flags.
+        self.flags = _WAITALL if type(conn) is socket.socket else 0
 
     def read(self, n):
         """Up to ``n`` bytes (fewer only at the end of the file)."""
         recv = self.conn.recv
-        first = recv(n)
+        first = recv(n, self.flags) if self.flags else recv(n)
         got = len(first)
         if got == n or not got:
             self.eof = not got
@@ -107,10 +119,19 @@ class Stream:
 
 class Pool:
     def __init__(
-        self, connect, cap, *, idle_timeout=30.0, noop_after=2.0, regrow_after=5.0
+        self,
+        connect,
+        cap,
+        *,
+        idle_timeout=30.0,
+        noop_after=2.0,
+        regrow_after=5.0,
+        grow_to=None,
     ):
         self._connect = connect
-        self.cap = self.max_cap = max(1, int(cap))
+        self.cap = self.max_cap = self.base_cap = max(1, int(cap))
+        # The most sessions demand may open (see the module's docstring).
+        self.grow_to = max(self.base_cap, int(grow_to or 0))
         self.idle_timeout = idle_timeout
         self.noop_after = noop_after
         # A refusal may have been a neighbour's session that had not yet
@@ -197,6 +218,17 @@ class Pool:
                 elif self._armed:
                     disarming = self._armed.pop()  # the newest: the likeliest alive
                     self._busy[disarming.ftp] = threading.get_ident()
+                elif (
+                    self.cap < self.grow_to
+                    and now - self._shrunk_at > self.regrow_after
+                    and None not in self._busy.values()
+                ):
+                    # Every session is some caller's: one more caller, one
+                    # more session. (Not when one is only being stopped, see
+                    # stop_later: it is free again within a round trip.)
+                    self.cap += 1
+                    self.max_cap = max(self.max_cap, self.cap)
+                    self._opening += 1
                 elif self._parked:
                     _, reclaim = self._parked.popitem(last=False)
                     self._busy[reclaim.ftp] = threading.get_ident()
@@ -245,6 +277,9 @@ class Pool:
                     if others and _refusal(exc):
                         # The server holds us to fewer sessions: live with it.
                         self.cap = max(1, others)
+                        # Regrowth aims no higher than the configured size
+                        # or what the server has accepted.
+                        self.max_cap = max(self.base_cap, others)
                         self._shrunk_at = time.monotonic()
                         self._cond.notify_all()
                         continue

@@ -23,6 +23,10 @@ _CHUNK = 1 << 20
 # get/put of files this big go through FTP.download()/upload() (verified,
 # written through a .part); smaller ones through one plain RETR/STOR.
 _NATIVE_MIN = 1 << 20
+_WAITALL = getattr(socket, "MSG_WAITALL", 0)
+# An announced size beyond this is read in pieces (a server that claims a
+# huge size must not make us allocate it up front).
+_WAITALL_MAX = 256 << 20
 
 
 class _HandedOff:
@@ -121,7 +125,21 @@ def _drain_reply(ftp):
         pass
 
 
-def _read_all(conn):
+def _read_all(conn, expect=None):
+    """Everything ``conn`` carries until the server closes it. ``expect``:
+    the size the 150 reply announced; on a plain socket those bytes come in
+    one recv(MSG_WAITALL) into the bytes object returned (no 1 MiB buffers
+    to allocate and shrink, no pieces to join), then one more recv sees the
+    end (or whatever came beyond the announced size)."""
+    if (
+        expect is not None
+        and expect <= _WAITALL_MAX
+        and _WAITALL
+        and type(conn) is socket.socket
+    ):
+        first = conn.recv(expect + 1, _WAITALL)
+        rest = _read_all(conn) if first else b""
+        return first + rest if rest else first
     chunks = []
     while True:
         chunk = conn.recv(_CHUNK)

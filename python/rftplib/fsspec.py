@@ -50,6 +50,12 @@ from ._rftplib import _read_listing
 
 __all__ = ["FTPFile", "FTPFileSystem", "FTPSFileSystem", "register"]
 
+# The pool of an instance made without ``connections``: this many sessions
+# serve its own parallel calls (cat_ranges, get, ...); while more threads than
+# are busy call at once, it grows up to _POOL_GROW_TO.
+_POOL_START = 4
+_POOL_GROW_TO = 16
+
 
 class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
     """A filesystem over FTP (or FTPS) with a pool of rftplib sessions.
@@ -61,7 +67,9 @@ class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
     their target), *timeout* (seconds, per operation on a
     session), *encoding* (of paths), *tls* (True for explicit FTPS; a string
     such as ``"tls"`` means implicit FTPS, as in fsspec). And rftplib's:
-    *connections*, the most sessions open at once (default 4); *implicit_tls*;
+    *connections*, the most sessions open at once (by default the pool
+    starts at 4 and grows, up to 16, while more threads than that call at
+    once; a number fixes it); *implicit_tls*;
     *ssl_context* for certificate checks (an instance with one cannot be
     pickled); *retries*, how often an operation that failed on its
     connection is tried again on a new session (default 3); *auto_mkdir*,
@@ -85,7 +93,7 @@ class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
         encoding="utf-8",
         tls=None,
         *,
-        connections=4,
+        connections=None,
         implicit_tls=False,
         ssl_context=None,
         retries=3,
@@ -106,7 +114,10 @@ class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
         self.encoding = encoding
         self.blocksize = block_size or 2**16
         self.tempdir = tempdir
-        self.connections = max(1, int(connections))
+        if connections is None:  # sized to its callers
+            self.connections, self.max_connections = _POOL_START, _POOL_GROW_TO
+        else:
+            self.connections = self.max_connections = max(1, int(connections))
         self.ssl_context = ssl_context
         self.retries = max(0, int(retries))
         self.auto_mkdir = bool(auto_mkdir)
@@ -114,7 +125,12 @@ class FTPFileSystem(_Transfers, _TreeOps, AbstractFileSystem):
         self._mlsd = None  # unknown until the first listing
         self._server_hash = None  # whether the server hashes files: unknown yet
         self._pipeline = True  # REST+RETR sent together (see _retr)
-        self._pool = Pool(self._session_spec().connect, self.connections)
+        self._together = True  # PASV+REST+RETR in one write (see _retr_sized)
+        self._pool = Pool(
+            self._session_spec().connect,
+            self.connections,
+            grow_to=self.max_connections,
+        )
         # Every session closes when the instance goes, even without close().
         self._finalizer = weakref.finalize(self, self._pool.close)
 
