@@ -20,6 +20,7 @@ from ._fsspec_pool import Stream
 from ._fsspec_support import (
     _CHUNK,
     _NATIVE_MIN,
+    DataSocket,
     _beyond_end,
     _drain_reply,
     _end_upload,
@@ -38,11 +39,11 @@ def _connect_data(host, port, timeout):
     (SO_RCVTIMEO/SO_SNDTIMEO) rather than by Python: every recv is then one
     system call instead of poll + recv, and ``recv(n, MSG_WAITALL)`` (see
     Stream.read) fills a block of n bytes in one call, with no joining of
-    pieces. A timeout raises an OSError (EAGAIN) instead of TimeoutError;
-    Ctrl-C still interrupts the wait.
+    pieces. A timeout raises ``socket.timeout`` (TimeoutError), as with a
+    timeout kept by Python; Ctrl-C still interrupts the wait.
     """
     try:
-        sock = socket.socket(
+        sock = DataSocket(
             socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM
         )
     except OSError:

@@ -37,6 +37,7 @@ from collections import OrderedDict, deque
 
 from . import Error, all_errors, error_perm, error_temp
 from ._fsspec_arm import arm, disarm
+from ._fsspec_support import PLAIN_SOCKETS
 
 __all__ = ["Pool", "Stream"]
 
@@ -67,7 +68,7 @@ class Stream:
         self.eof = False
         # A plain socket fills the whole block in one recv (into the bytes
         # object returned: no pieces to join); rftplib's TLS ones take no flags.
-        self.flags = _WAITALL if type(conn) is socket.socket else 0
+        self.flags = _WAITALL if type(conn) in PLAIN_SOCKETS else 0
 
     def read(self, n):
         """Up to ``n`` bytes (fewer only at the end of the file)."""

@@ -125,6 +125,42 @@ def _drain_reply(ftp):
         pass
 
 
+class DataSocket(socket.socket):
+    """A blocking data socket whose timeout is the kernel's (SO_RCVTIMEO,
+    SO_SNDTIMEO): the EAGAIN a timed-out call ends with is raised as
+    ``socket.timeout``, the exception a socket timed by Python raises."""
+
+    __slots__ = ()
+
+    def recv(self, n, flags=0):
+        try:
+            return super().recv(n, flags)
+        except BlockingIOError:
+            raise socket.timeout("timed out") from None
+
+    def recv_into(self, buffer, nbytes=0, flags=0):
+        try:
+            return super().recv_into(buffer, nbytes, flags)
+        except BlockingIOError:
+            raise socket.timeout("timed out") from None
+
+    def send(self, data, flags=0):
+        try:
+            return super().send(data, flags)
+        except BlockingIOError:
+            raise socket.timeout("timed out") from None
+
+    def sendall(self, data, flags=0):
+        try:
+            return super().sendall(data, flags)
+        except BlockingIOError:
+            raise socket.timeout("timed out") from None
+
+
+# Plain sockets, whose recv takes MSG_WAITALL (rftplib's TLS ones take no flags).
+PLAIN_SOCKETS = (socket.socket, DataSocket)
+
+
 def _read_all(conn, expect=None):
     """Everything ``conn`` carries until the server closes it. ``expect``:
     the size the 150 reply announced; on a plain socket those bytes come in
@@ -135,7 +171,7 @@ def _read_all(conn, expect=None):
         expect is not None
         and expect <= _WAITALL_MAX
         and _WAITALL
-        and type(conn) is socket.socket
+        and type(conn) in PLAIN_SOCKETS
     ):
         first = conn.recv(expect + 1, _WAITALL)
         rest = _read_all(conn) if first else b""
