@@ -93,13 +93,13 @@ def test_a_local_file_that_cannot_be_made_keeps_the_session_in_step(server_farm,
             (f"{home}/small.bin", str(tmp_path / "no-such-dir" / "two.bin")),
             (f"{home}/small.bin", str(tmp_path / "three.bin")),
         ]
-        done, error, in_step = _fetch_files(ftp, jobs)
+        done, error, in_step, _ = _fetch_files(ftp, jobs)
         assert (done, in_step) == (1, True)
         assert isinstance(error, FileNotFoundError)
         assert (tmp_path / "one.bin").read_bytes() == CONTENT["small.bin"]
         assert not (tmp_path / "three.bin").exists()
         # A refused RETR: the session stays in step too.
-        done, error, in_step = _fetch_files(ftp, [(f"{home}/nope.bin", str(tmp_path / "x"))])
+        done, error, in_step, _ = _fetch_files(ftp, [(f"{home}/nope.bin", str(tmp_path / "x"))])
         assert (done, in_step) == (0, True) and str(error).startswith("550")
         assert not (tmp_path / "x").exists()
         assert ftp.voidcmd("NOOP").startswith("200")
@@ -116,7 +116,7 @@ def test_a_cancelled_batch_fetches_nothing(server_farm, tmp_path):
         ftp.login(srv.user, srv.password)
         cancel = _FetchCancel()
         cancel.cancel()
-        done, error, _ = _fetch_files(
+        done, error, _, _ = _fetch_files(
             ftp, [(f"{srv.home.rstrip('/')}/small.bin", str(tmp_path / "x"))], cancel
         )
         assert done == 0 and isinstance(error, rftplib.Error)
@@ -144,6 +144,60 @@ def test_ctrl_c_stops_a_stalled_batch(tmp_path):
         try:
             with pytest.raises(KeyboardInterrupt):
                 _fetch_files(ftp, [("/f", str(tmp_path / "f"))])
+        finally:
+            timer.cancel()
+            ftp.close()
+
+
+@pytest.mark.parametrize("kind", ["vsftpd", "pyftpdlib"])
+def test_cat_file_of_a_whole_file_is_one_rust_call(server_farm, kind, monkeypatch):
+    import rftplib._fsspec_io as io
+
+    calls = []
+    real = io._fetch_bytes
+
+    def counted(ftp, path):
+        calls.append(path)
+        return real(ftp, path)
+
+    monkeypatch.setattr(io, "_fetch_bytes", counted)
+    srv = server_farm.get(kind)
+    fs = make_fs(srv, connections=2)
+    home = srv.home.rstrip("/")
+    paths = [f"{home}/{name}" for name in ("big.bin", "small.bin", "empty.bin")]
+    for path, name in zip(paths, ("big.bin", "small.bin", "empty.bin")):
+        assert sha256(fs.cat_file(path)) == sha256(CONTENT[name])
+    assert calls == paths
+    with pytest.raises(FileNotFoundError):
+        fs.cat_file(f"{home}/no-such-file.bin")
+    # A range is not whole: the plain way.
+    assert fs.cat_file(paths[0], 10, 20) == CONTENT["big.bin"][10:20]
+    assert len(calls) == 4
+    assert fs.cat_file(paths[1]) == CONTENT["small.bin"]  # the sessions in step
+    fs.close()
+
+
+def test_ctrl_c_stops_a_stalled_whole_file_read():
+    from faultserver import Accept, DataSend, FaultServer, Pasv, Sleep
+    from rftplib import FTP
+    from rftplib._rftplib import _fetch_bytes
+
+    script = [
+        (None, ["220 hello"]),
+        ("USER", ["331 password please"]),
+        ("PASS", ["230 in"]),
+        ("PASV", [Pasv()]),
+        ("RETR /f", ["150 here (100 bytes)", Accept(), DataSend(b"abc"), Sleep(5)]),
+    ]
+    with FaultServer(script) as srv:
+        ftp = FTP()
+        ftp.connect(srv.host, srv.port, timeout=30)
+        ftp.login("u", "p")
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                _fetch_bytes(ftp, "/f")
         finally:
             timer.cancel()
             ftp.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
+from . import FTP, all_errors
 from ._fsspec_support import _NATIVE_MIN
 from ._rftplib import _fetch_files, _FetchCancel
 
@@ -16,6 +17,22 @@ from ._rftplib import _fetch_files, _FetchCancel
 # the sessions, enough that a batch's own cost (a pooled session taken and
 # given back, a thread) is small beside its files'.
 _BATCH = 64
+
+
+def rust_fetches(fs, ftp, rpath):
+    """Whether ``ftp`` (a pooled session) can fetch ``rpath`` in Rust
+    (``_fetch_files``, ``_fetch_bytes``): plain FTP, a server that took
+    PASV and RETR in one write so far, commands not watched by a subclass
+    or debug output, and no newline in the path."""
+    return (
+        not fs.tls
+        and fs._pipeline
+        and fs._together
+        and type(ftp).putcmd is FTP.putcmd
+        and not ftp.debugging
+        and "\r" not in rpath
+        and "\n" not in rpath
+    )
 
 
 def batchable(fs, rpath, entry):
@@ -65,15 +82,20 @@ def _run_batch(fs, batch, cancel):
     while left:
         try:
             ftp = fs._pool.acquire()
-        except BaseException:
+        except all_errors:
             break  # the plain way below says why, or retries
+        if not rust_fetches(fs, ftp, ""):
+            fs._pool.release(ftp)
+            break
         try:
-            done, error, in_step = _fetch_files(
+            done, error, in_step, refused = _fetch_files(
                 ftp, [(r, str(lp)) for r, lp, _ in left], cancel
             )
         except BaseException:
             fs._pool.discard(ftp)
             raise
+        if refused:
+            fs._together = False  # the plain way from now on
         if in_step:
             fs._pool.release(ftp)
         else:

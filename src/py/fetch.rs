@@ -8,9 +8,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 
 use crate::jobs::cancel::Cancel;
-use crate::jobs::fetch::{fetch_files, Fetched};
+use crate::jobs::fetch::{fetch_bytes, fetch_files, Fetched};
 use crate::jobs::session::Session;
 
 use super::jobs::{job_error, spec_of};
@@ -39,8 +40,9 @@ impl FetchCancel {
 /// Fetches `jobs` ((remote, local) pairs) in turn on `ftp`'s control
 /// connection (logged in, TYPE I, passive, not TLS). Returns `(done, error,
 /// in_step)`: how many files from the first were fetched whole, the
-/// exception of the one that failed (None if none did), and whether the
-/// session is still in step after it.
+/// exception of the one that failed (None if none did), whether the
+/// session is still in step after it, and whether the server refused PASV
+/// sent together with RETR (the plain way was taken then).
 #[pyfunction]
 #[pyo3(signature = (ftp, jobs, cancel=None))]
 fn _fetch_files(
@@ -48,25 +50,43 @@ fn _fetch_files(
     ftp: &Bound<'_, PyAny>,
     jobs: Vec<(String, PathBuf)>,
     cancel: Option<Py<FetchCancel>>,
-) -> PyResult<(usize, Option<Py<PyAny>>, bool)> {
+) -> PyResult<(usize, Option<Py<PyAny>>, bool, bool)> {
     let (spec, conn, prot_p) = spec_of(ftp)?;
     let cancel = match &cancel {
         Some(c) => c.get().cancel.child(),
         None => Cancel::new(),
     };
-    let (tx, rx) = mpsc::channel::<Fetched>();
-    let rx = std::sync::Mutex::new(rx);
     let c = cancel.clone();
+    let (fetched, refused): (Fetched, bool) = run_checked(py, &cancel, move || {
+        let session = Session::wrap(conn, prot_p, &spec, &c);
+        let fetched = fetch_files(&session, &jobs);
+        (fetched, session.together_refused())
+    })?;
+    Ok(match fetched.failure {
+        None => (fetched.done, None, true, refused),
+        Some((e, in_step)) => (fetched.done, Some(job_error(py, e).into_value(py).into_any()), in_step, refused),
+    })
+}
+
+/// Runs `work` on a thread of its own, the calling thread waiting with the
+/// GIL released and checking for signals every 100 ms; a signal cancels
+/// `cancel` and waits for `work` to stop.
+fn run_checked<T: Send + 'static>(
+    py: Python<'_>,
+    cancel: &Cancel,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> PyResult<T> {
+    let (tx, rx) = mpsc::channel::<T>();
+    let rx = std::sync::Mutex::new(rx);
     let handle = std::thread::Builder::new()
         .name("rftplib-fetch".into())
         .spawn(move || {
-            let session = Session::wrap(conn, prot_p, &spec, &c);
-            let _ = tx.send(fetch_files(&session, &jobs));
+            let _ = tx.send(work());
         })
         .map_err(|e| pyo3::exceptions::PyOSError::new_err(e.to_string()))?;
-    let fetched = loop {
+    let result = loop {
         match py.detach(|| rx.lock().unwrap().recv_timeout(TICK)) {
-            Ok(f) => break f,
+            Ok(r) => break r,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(e) = py.check_signals() {
                     cancel.cancel();
@@ -81,14 +101,34 @@ fn _fetch_files(
         }
     };
     let _ = py.detach(|| handle.join());
-    Ok(match fetched.failure {
-        None => (fetched.done, None, true),
-        Some((e, in_step)) => (fetched.done, Some(job_error(py, e).into_value(py).into_any()), in_step),
-    })
+    Ok(result)
+}
+
+/// The whole of `remote` as bytes, over `ftp`'s control connection (as
+/// `_fetch_files`), and whether PASV sent together with RETR was refused. Raises what the failure was: error_perm for a refused
+/// RETR (the session in step), anything else with the session in doubt.
+#[pyfunction]
+fn _fetch_bytes<'py>(
+    py: Python<'py>,
+    ftp: &Bound<'py, PyAny>,
+    remote: String,
+) -> PyResult<(Bound<'py, PyBytes>, bool)> {
+    let (spec, conn, prot_p) = spec_of(ftp)?;
+    let cancel = Cancel::new();
+    let c = cancel.clone();
+    let got = run_checked(py, &cancel, move || {
+        let session = Session::wrap(conn, prot_p, &spec, &c);
+        fetch_bytes(&session, &remote).map(|data| (data, session.together_refused()))
+    })?;
+    match got {
+        Ok((data, refused)) => Ok((PyBytes::new(py, &data), refused)),
+        Err(e) => Err(job_error(py, e)),
+    }
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FetchCancel>()?;
     m.add_function(wrap_pyfunction!(_fetch_files, m)?)?;
+    m.add_function(wrap_pyfunction!(_fetch_bytes, m)?)?;
     Ok(())
 }
