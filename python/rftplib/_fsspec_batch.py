@@ -21,7 +21,7 @@ _BATCH = 64
 
 def rust_fetches(fs, ftp, rpath):
     """Whether ``ftp`` (a pooled session) can fetch ``rpath`` in Rust
-    (``_fetch_files``, ``_fetch_bytes``): plain FTP, a server that took
+    (``_fetch_files``): plain FTP, a server that took
     PASV and RETR in one write so far, commands not watched by a subclass
     or debug output, and no newline in the path."""
     return (

@@ -15,7 +15,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.utils import isfilelike
 
 from . import FTP, error_perm, error_reply, error_temp, parse150, parse227, parse229
-from ._fsspec_batch import batchable, get_batched, rust_fetches
+from ._fsspec_batch import batchable, get_batched
 from ._fsspec_file import FTPFile
 from ._fsspec_pool import Stream
 from ._fsspec_support import (
@@ -29,7 +29,6 @@ from ._fsspec_support import (
     _progress,
     _read_all,
 )
-from ._rftplib import _fetch_bytes
 
 
 def _connect_data(host, port, timeout):
@@ -211,11 +210,6 @@ class _Transfers:
             s = s or 0
             if e is not None and e <= s:
                 return b""
-            if not s and e is None and rust_fetches(self, ftp, path):
-                data, refused = _fetch_bytes(ftp, path)  # the GIL released once
-                if refused:
-                    self._together = False  # the plain way from now on
-                return data
             try:
                 conn, announced = self._retr_sized(ftp, path, s, together=True)
             except error_perm as exc:

@@ -31,29 +31,6 @@ pub fn fetch_files(session: &Session, jobs: &[(String, PathBuf)]) -> Fetched {
     Fetched { done: jobs.len(), failure: None }
 }
 
-/// The whole of `remote` into memory, the same way.
-pub fn fetch_bytes(session: &Session, remote: &str) -> Result<Vec<u8>> {
-    session.cancel().check()?;
-    let (data, announced) = session.open_data_pipelined(&format!("RETR {remote}"), None)?;
-    // Room for the announced size and one byte more (to see the end at
-    // once); doubled if the server sends more than it said.
-    let mut out = vec![0u8; announced.map_or(256 * 1024, |a| a.min(64 << 20) as usize + 1)];
-    let mut got = 0;
-    loop {
-        if got == out.len() {
-            out.resize(out.len() * 2, 0);
-        }
-        let n = data.read(&mut out[got..])?;
-        if n == 0 {
-            break;
-        }
-        got += n;
-    }
-    out.truncate(got);
-    session.finish(data)?;
-    Ok(out)
-}
-
 fn fetch_one(session: &Session, remote: &str, local: &PathBuf, buf: &mut [u8]) -> Result<()> {
     session.cancel().check()?;
     let (data, _) = session.open_data_pipelined(&format!("RETR {remote}"), None)?;

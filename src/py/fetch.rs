@@ -8,10 +8,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
 
 use crate::jobs::cancel::Cancel;
-use crate::jobs::fetch::{fetch_bytes, fetch_files, Fetched};
+use crate::jobs::fetch::{fetch_files, Fetched};
 use crate::jobs::session::Session;
 
 use super::jobs::{job_error, spec_of};
@@ -104,31 +103,8 @@ fn run_checked<T: Send + 'static>(
     Ok(result)
 }
 
-/// The whole of `remote` as bytes, over `ftp`'s control connection (as
-/// `_fetch_files`), and whether PASV sent together with RETR was refused. Raises what the failure was: error_perm for a refused
-/// RETR (the session in step), anything else with the session in doubt.
-#[pyfunction]
-fn _fetch_bytes<'py>(
-    py: Python<'py>,
-    ftp: &Bound<'py, PyAny>,
-    remote: String,
-) -> PyResult<(Bound<'py, PyBytes>, bool)> {
-    let (spec, conn, prot_p) = spec_of(ftp)?;
-    let cancel = Cancel::new();
-    let c = cancel.clone();
-    let got = run_checked(py, &cancel, move || {
-        let session = Session::wrap(conn, prot_p, &spec, &c);
-        fetch_bytes(&session, &remote).map(|data| (data, session.together_refused()))
-    })?;
-    match got {
-        Ok((data, refused)) => Ok((PyBytes::new(py, &data), refused)),
-        Err(e) => Err(job_error(py, e)),
-    }
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<FetchCancel>()?;
     m.add_function(wrap_pyfunction!(_fetch_files, m)?)?;
-    m.add_function(wrap_pyfunction!(_fetch_bytes, m)?)?;
     Ok(())
 }
