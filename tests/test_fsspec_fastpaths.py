@@ -215,7 +215,8 @@ def test_pasv_rest_retr_in_one_write_on_every_server(
     # A missing file's refused RETR left the sessions in step.
     assert fs.cat_file(f"{home}/small.bin", 5, 50) == CONTENT["small.bin"][5:50]
     assert fs._together  # no server refused it
-    assert (f"{home}/big.bin", 123_456) in sent and len(sent) >= 7
+    # get()'s files go the same way in Rust (test_fsspec_batch.py).
+    assert (f"{home}/big.bin", 123_456) in sent and len(sent) >= 6
     fs.close()
 
 

@@ -109,9 +109,13 @@ class FTPFile(AbstractBufferedFile):
                     else:
                         ftp = pool.acquire()
                         began = time.monotonic()
-                        conn = fs._retr(ftp, self.path, start)
-                        if not fs.tls:  # PASV, then REST + RETR: two round trips
-                            pool.note_round_trip((time.monotonic() - began) / 2)
+                        together = fs._together
+                        # PASV, REST and RETR in one write (one round trip)
+                        # where the server took that so far, else two.
+                        conn = fs._retr_sized(ftp, self.path, start, together=True)[0]
+                        if not fs.tls:
+                            trips = 1 if together and fs._together else 2
+                            pool.note_round_trip((time.monotonic() - began) / trips)
                     stream = Stream(ftp, conn, start)
                     if self._random and pool.far:
                         pool.arm_spare()  # for the random reads to come

@@ -15,6 +15,7 @@ from fsspec.callbacks import DEFAULT_CALLBACK
 from fsspec.utils import isfilelike
 
 from . import FTP, error_perm, error_reply, error_temp, parse150, parse227, parse229
+from ._fsspec_batch import batchable, get_batched
 from ._fsspec_file import FTPFile
 from ._fsspec_pool import Stream
 from ._fsspec_support import (
@@ -112,6 +113,13 @@ def _drain_one(ftp):
         ftp.getresp()
     except (error_perm, error_temp):
         pass
+
+
+def _split(items, pred):
+    yes, no = [], []
+    for item in items:
+        (yes if pred(item) else no).append(item)
+    return yes, no
 
 
 class _Transfers:
@@ -440,6 +448,9 @@ class _Transfers:
         # Each local directory once, not once per file in it.
         for folder in {os.path.dirname(os.fspath(lp)) for _, lp, _ in files} - {""}:
             os.makedirs(folder, exist_ok=True)
+        # The small files in batches of one Rust call each, the rest one by one.
+        batched, files = _split(files, lambda job: batchable(self, job[0], job[2]))
+        get_batched(self, batched)
         self._map(lambda job: self._get_one(*job, made=True), files)
 
     def _entries_cached(self, folders):

@@ -65,6 +65,8 @@ __all__ = [
     "__version__",
     "_choose_hash",
     "_download",
+    "_FetchCancel",
+    "_fetch_files",
     "_mlst_entry",
     "_parse_feat",
     "_parse_hash_reply",
@@ -1133,3 +1135,16 @@ def _mirror_run(
     features: list[tuple[str, str]],
 ) -> MirrorResult:
     """The engine of ``FTP.mirror``, run with the GIL released."""
+
+@final
+class _FetchCancel:
+    """A cancel flag shared by the batches of one fsspec ``get``."""
+    def __init__(self) -> None: ...
+    def cancel(self) -> None:
+        """Every batch given this flag stops at its next step."""
+
+def _fetch_files(
+    ftp: FTP, jobs: list[tuple[str, str]], cancel: _FetchCancel | None = None
+) -> tuple[int, BaseException | None, bool, bool]:
+    """Fetches each (remote, local) of *jobs* in turn on *ftp* (plain FTP, TYPE I):
+    ``(done, error, in_step, together_refused)``, run with the GIL released."""

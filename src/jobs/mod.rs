@@ -8,6 +8,7 @@ pub mod cancel;
 pub mod data;
 pub mod download;
 pub mod error;
+pub mod fetch;
 pub mod hash;
 pub mod job;
 pub mod local;

@@ -134,6 +134,9 @@ pub struct Session {
     /// known; the next [`open_data_pipelined`](Self::open_data_pipelined)
     /// starts its transfer on it.
     ahead: std::cell::Cell<Option<Conn>>,
+    /// The server refused a passive command sent together with the
+    /// transfer's (see [`open_requested_data`](Self::open_requested_data)).
+    together_refused: std::cell::Cell<bool>,
     cancel: Cancel,
     /// Opened by the job (closed with QUIT at the end), not the user's.
     owned: bool,
@@ -156,6 +159,7 @@ impl Session {
             encoding: spec.encoding,
             pending: std::cell::Cell::new(0),
             ahead: std::cell::Cell::new(None),
+            together_refused: std::cell::Cell::new(false),
             cancel: cancel.clone(),
             owned: false,
         }
@@ -201,6 +205,7 @@ impl Session {
             encoding: spec.encoding,
             pending: std::cell::Cell::new(0),
             ahead: std::cell::Cell::new(None),
+            together_refused: std::cell::Cell::new(false),
             cancel: cancel.clone(),
             owned: true,
         };
@@ -396,6 +401,12 @@ impl Session {
                 return Ok(r);
             }
         }
+    }
+
+    /// Whether the server refused a passive command sent in one write with
+    /// the transfer's (the plain way was taken then).
+    pub fn together_refused(&self) -> bool {
+        self.together_refused.get()
     }
 
     /// How many commands sent still wait for their final reply.
@@ -662,6 +673,7 @@ impl Session {
             _ => {
                 drain(owed)?;
                 if r.class() == 5 {
+                    self.together_refused.set(true);
                     return self.open_data(cmd, rest);
                 }
                 return Err(Error::Reply(r.text));

@@ -5,6 +5,7 @@ mod credentials;
 mod dispatch;
 mod errors;
 mod feat;
+mod fetch;
 mod ftp;
 mod ftp_tls;
 mod functions;
@@ -35,6 +36,7 @@ fn _rftplib(m: &Bound<'_, PyModule>) -> PyResult<()> {
     feat::register(m)?;
     jobs::register(m)?;
     mirror::register(m)?;
+    fetch::register(m)?;
     m.add_class::<ftp::Ftp>()?;
     ftp::finish_class(py)?;
     m.add_class::<ftp_tls::FtpTls>()?;
