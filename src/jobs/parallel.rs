@@ -112,6 +112,12 @@ struct Board {
     inner: Mutex<Inner>,
     /// Ranges shorter than this are not split again.
     min_steal: u64,
+    /// Worker 0 (the caller's session) only ends transfers with the
+    /// server's 226: its range is never split, and it takes no other work
+    /// while another worker is left. Set for TLS data connections: a TLS
+    /// transfer cut short can cost the control connection (ProFTPD has
+    /// been seen to close it), and the caller's must survive the job.
+    first_whole: bool,
 }
 
 struct Inner {
@@ -151,10 +157,20 @@ impl Board {
                 return Take::Range(Range { start, end });
             }
         }
+        if worker == 0 && self.first_whole {
+            let others = (1..g.active.len()).any(|j| g.active[j].is_some() || !g.started[j]);
+            if others {
+                return Take::Wait;
+            }
+        }
         let range = match g.queue.pop_front() {
             Some(r) => r,
             None => {
-                let Some((victim, at)) = ranges::steal(&g.active, self.min_steal) else {
+                let mut active = g.active.clone();
+                if self.first_whole && worker != 0 {
+                    active[0] = None;
+                }
+                let Some((victim, at)) = ranges::steal(&active, self.min_steal) else {
                     // A worker still logging in may yet give its range back.
                     let opening = (0..g.active.len()).any(|j| !g.started[j] && g.active[j].is_some());
                     return if opening { Take::Wait } else { Take::Done };
@@ -227,6 +243,7 @@ pub fn ranged(
     let board = Board {
         inner: Mutex::new(Inner::new(pieces, workers, size)),
         min_steal: ranges::min_steal(size, workers, opts.min_range),
+        first_whole: job.spec.tls.as_ref().is_some_and(|t| t.prot_p),
     };
     let failure: Mutex<Option<Error>> = Mutex::new(None);
     let used = AtomicUsize::new(0);
@@ -435,7 +452,34 @@ mod tests {
     }
 
     fn board(queue: Vec<Range>, workers: usize) -> Board {
-        Board { inner: Mutex::new(Inner::new(queue, workers, 1000)), min_steal: 10 }
+        Board { inner: Mutex::new(Inner::new(queue, workers, 1000)), min_steal: 10, first_whole: false }
+    }
+
+    #[test]
+    fn with_tls_the_first_range_is_kept_whole() {
+        let mut b = board(vec![Range { start: 0, end: 600 }, Range { start: 600, end: 1000 }], 2);
+        b.first_whole = true;
+        // Worker 0 holds the range ending at the end of the file.
+        assert_eq!(b.take(0), Take::Range(Range { start: 600, end: 1000 }));
+        assert_eq!(b.take(1), Take::Range(Range { start: 0, end: 600 }));
+        assert_eq!(b.advance(1, 600), 600);
+        b.release(1);
+        // Worker 1 finds nothing queued, and worker 0's range is not split.
+        assert_eq!(b.advance(0, 700), 1000);
+        assert_eq!(b.take(1), Take::Done);
+        assert_eq!(b.end(0), 1000);
+        // Worker 0 waits while another worker may still fetch.
+        let mut b = board(vec![Range { start: 0, end: 600 }, Range { start: 600, end: 1000 }], 2);
+        b.first_whole = true;
+        assert_eq!(b.take(0), Take::Range(Range { start: 600, end: 1000 }));
+        assert_eq!(b.advance(0, 1000), 1000);
+        b.release(0);
+        assert_eq!(b.take(1), Take::Range(Range { start: 0, end: 600 }));
+        assert_eq!(b.take(0), Take::Wait);
+        // Once no other worker is left, worker 0 takes what remains.
+        b.inner.lock().unwrap().active[1] = Some((300, 600));
+        b.release(1);
+        assert_eq!(b.take(0), Take::Range(Range { start: 300, end: 600 }));
     }
 
     #[test]
