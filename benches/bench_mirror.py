@@ -59,6 +59,8 @@ from common import (
     ClientFailed,
     RelayProcess,
     Row,
+    all_errors,
+    describe,
     machine_line,
     measure,
     print_table,
@@ -339,17 +341,6 @@ class Bench:
     def log(self, text):
         if not self.args.quiet:
             print(text, flush=True)
-
-
-def all_errors():
-    errs = tuple(ftplib.all_errors)
-    if rftplib is not None:
-        errs += tuple(rftplib.all_errors)
-    return errs
-
-
-def describe(e):
-    return f"{type(e).__name__}: {e}"[:200]
 
 
 def cmds_col(row):

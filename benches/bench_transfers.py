@@ -59,7 +59,9 @@ from common import (
     MiB,
     RelayProcess,
     Row,
+    all_errors,
     check_file,
+    describe,
     machine_line,
     make_file,
     measure,
@@ -454,17 +456,6 @@ def server_busy(row):
 
 def has(mod, name):
     return mod is not None and hasattr(mod.FTP, name)
-
-
-def all_errors():
-    errs = tuple(ftplib.all_errors)
-    if rftplib is not None:
-        errs += tuple(rftplib.all_errors)
-    return errs
-
-
-def describe(e):
-    return f"{type(e).__name__}: {e}"[:200]
 
 
 def main(argv=None):

@@ -10,6 +10,7 @@ the WAN relay lives in a process of its own).
 from __future__ import annotations
 
 import contextlib
+import ftplib
 import hashlib
 import multiprocessing
 import os
@@ -222,6 +223,22 @@ class RelayProcess:
 
 
 # -- table ----------------------------------------------------------------------------
+
+
+def all_errors():
+    """ftplib's all_errors, plus rftplib's when it is importable: what a
+    client in a benchmark may raise for a network or server fault."""
+    errs = tuple(ftplib.all_errors)
+    try:
+        import rftplib
+    except ImportError:
+        return errs
+    return errs + tuple(rftplib.all_errors)
+
+
+def describe(e):
+    """A failure as one short table note."""
+    return f"{type(e).__name__}: {e}"[:200]
 
 
 def fmt_rate(x, unit):
